@@ -1,0 +1,87 @@
+using Offload.Conntrack;
+
+namespace Offload.Datapath;
+
+/// <summary>When a connection's flows are put into the fast path (claim S3: a policy of the controller).</summary>
+public enum OffloadTrigger : byte
+{
+    /// <summary>As soon as the slow path has decided the first packet.</summary>
+    FirstPacket,
+    /// <summary>Once the connection is established (TCP ESTABLISHED; UDP/ICMP: a reply was seen), so the slow
+    /// path — for the kernel slow path, the kernel's own conntrack — sees the whole handshake.</summary>
+    Established,
+}
+
+/// <summary>What is offloaded and when.</summary>
+public sealed class OffloadPolicy
+{
+    /// <summary>When flows are installed. Default <see cref="OffloadTrigger.FirstPacket"/>.</summary>
+    public OffloadTrigger When { get; set; } = OffloadTrigger.FirstPacket;
+
+    /// <summary>Install only once the connection has carried at least this many packets (both directions). Default 0.</summary>
+    public int MinPackets { get; set; }
+}
+
+/// <summary>Options of <see cref="Datapath"/>.</summary>
+public sealed class DatapathOptions
+{
+    /// <summary>Connection tracking options.</summary>
+    public ConntrackOptions Conntrack { get; set; } = new();
+
+    /// <summary>What is offloaded and when.</summary>
+    public OffloadPolicy Offload { get; set; } = new();
+
+    /// <summary>How long a drop flow stays without traffic. Default 10 s.</summary>
+    public TimeSpan DropFlowIdleTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Frames held per connection while its slow-path decision is pending. Default 64.</summary>
+    public int PendingFramesPerConnection { get; set; } = 64;
+
+    /// <summary>Connections whose decision may be pending at once. Default 65,536.</summary>
+    public int MaxPendingConnections { get; set; } = 65_536;
+
+    /// <summary>Non-first fragments remembered by (src, dst, protocol, id). Default 8,192.</summary>
+    public int FragmentCapacity { get; set; } = 8192;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
+    public void Validate()
+    {
+        ArgumentNullException.ThrowIfNull(Conntrack, nameof(Conntrack));
+        ArgumentNullException.ThrowIfNull(Offload, nameof(Offload));
+        Conntrack.Validate();
+        ArgumentOutOfRangeException.ThrowIfNegative(Offload.MinPackets, "Offload.MinPackets");
+        ArgumentOutOfRangeException.ThrowIfLessThan(DropFlowIdleTimeout, TimeSpan.FromSeconds(1), nameof(DropFlowIdleTimeout));
+        ArgumentOutOfRangeException.ThrowIfLessThan(PendingFramesPerConnection, 1, nameof(PendingFramesPerConnection));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxPendingConnections, 1, nameof(MaxPendingConnections));
+        ArgumentOutOfRangeException.ThrowIfLessThan(FragmentCapacity, 16, nameof(FragmentCapacity));
+    }
+}
+
+/// <summary>A snapshot of the datapath's counters.</summary>
+public sealed record DatapathStats
+{
+    /// <summary>Frames received; each has exactly one result, so this is <see cref="Forwarded"/> + <see cref="Dropped"/>.</summary>
+    public long Frames { get; init; }
+    /// <summary>Frames handled by the fast path.</summary>
+    public long FastPathFrames { get; init; }
+    /// <summary>Frames handled by the slow path.</summary>
+    public long SlowPathFrames { get; init; }
+    /// <summary>Frames sent out of a port.</summary>
+    public long Forwarded { get; init; }
+    /// <summary>Frames dropped, all reasons.</summary>
+    public long Dropped { get; init; }
+    /// <summary>Drops per reason (only reasons with a non-zero count).</summary>
+    public required IReadOnlyDictionary<DropReason, long> DropsByReason { get; init; }
+    /// <summary>Flows installed into the backend.</summary>
+    public long FlowsInstalled { get; init; }
+    /// <summary>Flows removed from the backend.</summary>
+    public long FlowsRemoved { get; init; }
+    /// <summary>Flow installs the backend refused (table full, unsupported, failed); those connections stay on the slow path.</summary>
+    public long FlowInstallFailures { get; init; }
+    /// <summary>Frames held while a decision was pending.</summary>
+    public long FramesHeld { get; init; }
+    /// <summary>Connections tracked now.</summary>
+    public int Connections { get; init; }
+    /// <summary>Flows in the backend now.</summary>
+    public int Flows { get; init; }
+}
