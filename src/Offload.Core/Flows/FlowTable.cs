@@ -425,6 +425,20 @@ public sealed unsafe class FlowTable<TValue> : IDisposable
         }
     }
 
+    /// <summary>Test hook: leaves the record of <paramref name="handle"/> as the writer leaves it mid-change (odd
+    /// sequence counter) or ends that, so tests can check what readers do when they meet a record being written.</summary>
+    internal void SetRecordBeingWrittenForTest(int handle, bool writing)
+    {
+        lock (_writeLock)
+        {
+            FlowRecord<TValue>* record = Record(handle);
+            if (writing)
+                BeginWrite(record);
+            else
+                EndWrite(record);
+        }
+    }
+
     private int LookupChunk(ulong* index, ReadOnlySpan<FlowKey> keys, Span<int> handles, Span<TValue> values)
     {
         int n = keys.Length;

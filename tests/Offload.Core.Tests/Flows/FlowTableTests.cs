@@ -108,10 +108,12 @@ public class FlowTableTests(ITestOutputHelper output)
         for (int cycle = 0; cycle < 2_000_000; cycle++)
         {
             int k = random.Next(pool);
+            // Plain checks inside the loop: assertion objects per cycle would dominate the run time.
             if (present[k] == 0)
             {
                 var status = table.TryAdd(Key(k), cycle + 1, 0, out _);
-                status.Should().Be(count < capacity ? FlowTableStatus.Added : FlowTableStatus.Full);
+                if (status != (count < capacity ? FlowTableStatus.Added : FlowTableStatus.Full))
+                    Assert.Fail($"cycle {cycle}: add of key {k} gave {status} at count {count}");
                 if (status == FlowTableStatus.Added)
                 {
                     present[k] = cycle + 1;
@@ -120,8 +122,8 @@ public class FlowTableTests(ITestOutputHelper output)
             }
             else
             {
-                table.TryRemove(Key(k), out long removed).Should().BeTrue();
-                removed.Should().Be(present[k]);
+                if (!table.TryRemove(Key(k), out long removed) || removed != present[k])
+                    Assert.Fail($"cycle {cycle}: remove of key {k} failed or returned {removed}, expected {present[k]}");
                 present[k] = 0;
                 count--;
             }
@@ -171,6 +173,29 @@ public class FlowTableTests(ITestOutputHelper output)
             }
             hits.Should().Be(expectedHits);
         }, iter: 300);
+    }
+
+    [Fact]
+    public void Lookups_RecordBeingWritten_ReportMissUntilTheWriteEnds()
+    {
+        using var table = new FlowTable<Payload>(8);
+        table.TryAdd(Key(1), Payload.Of(1), 0, out int handle);
+        FlowKey[] keys = [Key(1)];
+        var handles = new int[1];
+        var values = new Payload[1];
+
+        table.SetRecordBeingWrittenForTest(handle, writing: true);
+        table.TryLookup(Key(1), out int during, out Payload duringValue).Should().BeFalse();
+        during.Should().Be(-1);
+        duringValue.Should().Be(default(Payload));
+        table.LookupBatch(keys, handles, values).Should().Be(0);
+        handles[0].Should().Be(-1);
+
+        table.SetRecordBeingWrittenForTest(handle, writing: false);
+        table.TryLookup(Key(1), out _, out Payload after).Should().BeTrue();
+        after.Should().Be(Payload.Of(1));
+        table.LookupBatch(keys, handles, values).Should().Be(1);
+        handles[0].Should().Be(handle);
     }
 
     [Fact]
