@@ -1,0 +1,23 @@
+using System.CommandLine;
+using Offload.Cli.Demo;
+
+namespace Offload.Cli;
+
+/// <summary>Entry point of the <c>offload</c> command.</summary>
+public static class Program
+{
+    /// <summary>Parses the command line and runs the chosen command.</summary>
+    public static int Main(string[] args)
+    {
+        var root = new RootCommand("Offload: host virtual switching with a per-connection fast path.");
+        root.Subcommands.Add(DemoCommand.Create());
+        var result = root.Parse(args);
+        if (result.Errors.Count > 0)
+        {
+            // One clear line on stderr, non-zero exit (System.CommandLine would print help as well).
+            Console.Error.WriteLine($"offload: {result.Errors[0].Message}");
+            return 2;
+        }
+        return result.Invoke();
+    }
+}
