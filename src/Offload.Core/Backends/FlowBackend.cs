@@ -76,7 +76,7 @@ public abstract class FlowBackend : IDisposable
                 HeaderOpKind.Nat => ActionCapabilities.Nat,
                 HeaderOpKind.DecrementTtl => ActionCapabilities.DecrementTtl,
                 HeaderOpKind.Meter => ActionCapabilities.Meter,
-                HeaderOpKind.Encapsulate => op.Encap!.Type == TunnelType.Vxlan ? ActionCapabilities.VxlanEncap : ActionCapabilities.GreEncap,
+                HeaderOpKind.Encapsulate => op.Template!.Type == TunnelType.Vxlan ? ActionCapabilities.VxlanEncap : ActionCapabilities.GreEncap,
                 _ => ActionCapabilities.None,
             };
         }

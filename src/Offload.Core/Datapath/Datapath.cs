@@ -73,9 +73,9 @@ public sealed class Datapath : IDisposable
         _sink = sink ?? throw new ArgumentNullException(nameof(sink));
         _time = timeProvider ?? TimeProvider.System;
         _conntrack = new ConntrackTable(options.Conntrack, _time);
-        _conntrack.ConnectionRemoved += OnConnectionRemoved;
+        _conntrack.Observer = new ConntrackObserver(this);
         _fragments = new FragmentTracker(options.FragmentCapacity, TimeSpan.FromSeconds(30), _time.TimestampFrequency);
-        _meters = new MeterTable(_time.TimestampFrequency);
+        _meters = new MeterTable(options.MeterCapacity, _time);
     }
 
     /// <summary>The connection tracking table (read it from the datapath's thread).</summary>
@@ -240,7 +240,7 @@ public sealed class Datapath : IDisposable
         if (!entry.Connection.IsNone)
         {
             var update = _conntrack.Update(entry.Connection, entry.Direction, in p);
-            if (update.IsStale)
+            if (update.Verdict == ConntrackVerdict.NotFound)
             {
                 Submit(FlowOperation.Remove(_keys[i]));
                 return false;
@@ -428,7 +428,8 @@ public sealed class Datapath : IDisposable
             EmitDrop(ref frame, key, DropReason.SlowPathError, PacketPath.Slow, connection, state, timeout);
             return;
         }
-        var outcome = ActionExecutor.Apply(decision.Action.Program, in decision.Action.Nat, ref frame.Buffer, ref p, tunnelLength, _meters, now);
+        var nat = decision.Action.Nat;
+        var outcome = ActionExecutor.Apply(decision.Action.Program, in nat, ref frame.Buffer, ref p, tunnelLength, _meters, now);
         Emit(ref frame, key, outcome, PacketPath.Slow, connection, state, timeout);
     }
 
@@ -441,7 +442,7 @@ public sealed class Datapath : IDisposable
         timeout = 0;
         reason = DropReason.None;
         bool created = false;
-        if (connection.IsNone || !_conntrack.IsLive(connection))
+        if (connection.IsNone || !_conntrack.Contains(connection))
         {
             FlowKey replyKey;
             if (decision.ReplyKey is { } rk)
@@ -471,14 +472,14 @@ public sealed class Datapath : IDisposable
         {
             var info = _conntrack.Get(connection);
             state = info.State;
-            timeout = info.TimeoutSeconds;
+            timeout = (int)Math.Round(info.TimeoutRemaining.TotalSeconds);
         }
         else
         {
             var update = _conntrack.Update(connection, direction, in p);
             state = update.State;
             timeout = update.TimeoutSeconds;
-            if (update.IsInvalid || update.IsStale)
+            if (update.IsInvalid || update.Verdict == ConntrackVerdict.NotFound)
             {
                 reason = DropReason.ConntrackInvalid;
                 return false;
@@ -522,12 +523,15 @@ public sealed class Datapath : IDisposable
         var policy = _options.Offload;
         if (policy.When == OffloadTrigger.Established && state is not (ConnState.Established or ConnState.Replied or ConnState.Assured))
             return false;
-        return policy.MinPackets == 0 || _conntrack.Get(connection).TotalPackets >= policy.MinPackets;
+        if (policy.MinPackets == 0)
+            return true;
+        var info = _conntrack.Get(connection);
+        return info.OriginalPackets + info.ReplyPackets >= policy.MinPackets;
     }
 
     private void Install(ref ConnectionRecord record)
     {
-        long cookie = record.Id.ToInt64();
+        long cookie = Cookie(record.Id);
         if ((record.Installed & InstalledOriginal) == 0)
         {
             Submit(FlowOperation.Add(record.OriginalKey, record.OriginalAction, record.Id, ConnDirection.Original, cookie: cookie));
@@ -542,6 +546,11 @@ public sealed class Datapath : IDisposable
         }
         _installEpoch++;
     }
+
+    // Completions carry the connection in their cookie so failures find their connection without a lookup.
+    private static long Cookie(ConnectionId id) => ((long)id.Generation << 32) | (uint)id.Slot;
+
+    private static ConnectionId FromCookie(long cookie) => new((int)(uint)cookie, (uint)(cookie >> 32));
 
     private const byte InstalledOriginal = 1;
     private const byte InstalledReply = 2;
@@ -566,7 +575,7 @@ public sealed class Datapath : IDisposable
 
     private ref ConnectionRecord RecordOf(ConnectionId id)
     {
-        int index = id.Index;
+        int index = id.Slot;
         if (index >= _connections.Length)
         {
             int size = _connections.Length;
@@ -650,7 +659,7 @@ public sealed class Datapath : IDisposable
             case FlowCompletionStatus.AlreadyExists when completion.Kind == FlowOperationKind.Add && completion.Cookie != 0:
             {
                 // A flow of an older connection with the same key is still there: replace it.
-                var id = ConnectionId.FromInt64(completion.Cookie);
+                var id = FromCookie(completion.Cookie);
                 ref var record = ref RecordOf(id);
                 if (record.Id == id)
                 {
@@ -666,7 +675,7 @@ public sealed class Datapath : IDisposable
                 _installFailures++;
                 if (completion.Kind == FlowOperationKind.Add && completion.Cookie != 0)
                 {
-                    var id = ConnectionId.FromInt64(completion.Cookie);
+                    var id = FromCookie(completion.Cookie);
                     ref var record = ref RecordOf(id);
                     if (record.Id == id)
                         record.Installed &= (byte)~(completion.Key.Equals(record.OriginalKey) ? InstalledOriginal : InstalledReply);
@@ -771,7 +780,13 @@ public sealed class Datapath : IDisposable
         _disposed = true;
         _stopping.Cancel();
         _stopping.Dispose();
-        _conntrack.ConnectionRemoved -= OnConnectionRemoved;
+        _conntrack.Observer = null;
+    }
+
+    private sealed class ConntrackObserver(Datapath owner) : IConntrackObserver
+    {
+        public void OnRemoved(ConnectionId id, in ConnectionInfo info, ConntrackRemoveReason reason) =>
+            owner.OnConnectionRemoved(id, in info, reason);
     }
 
     private enum FrameClass : byte

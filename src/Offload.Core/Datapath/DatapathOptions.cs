@@ -43,10 +43,14 @@ public sealed class DatapathOptions
     /// <summary>Non-first fragments remembered by (src, dst, protocol, id). Default 8,192.</summary>
     public int FragmentCapacity { get; set; } = 8192;
 
+    /// <summary>Meter ids available to meter operations (QoS token buckets). Default 4,096.</summary>
+    public int MeterCapacity { get; set; } = 4096;
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
     public void Validate()
     {
         ArgumentNullException.ThrowIfNull(Conntrack, nameof(Conntrack));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MeterCapacity, 1, nameof(MeterCapacity));
         ArgumentNullException.ThrowIfNull(Offload, nameof(Offload));
         Conntrack.Validate();
         ArgumentOutOfRangeException.ThrowIfNegative(Offload.MinPackets, "Offload.MinPackets");
