@@ -281,10 +281,9 @@ public sealed class Datapath : IDisposable
             {
                 related = true;
                 // An error about a connection follows that connection's flow for its direction (claim C5: RELATED).
-                ref var record = ref RecordOf(connection);
-                if (record.Id == connection)
+                if (RecordOf(connection).Id == connection && _conntrack.TryGet(connection, out var info))
                 {
-                    var flowKey = direction == ConnDirection.Original ? record.OriginalKey : record.ReplyKey;
+                    var flowKey = direction == ConnDirection.Original ? info.Original : info.Reply;
                     if (_backend.TryLookup(flowKey, out int handle, out var entry) && _backend.GetProgram(entry.ProgramId) is { } program)
                     {
                         int bytes = frame.Buffer.Length;
@@ -490,27 +489,24 @@ public sealed class Datapath : IDisposable
         if (record.Id != connection)
             record = new ConnectionRecord { Id = connection };
         bool original = direction == ConnDirection.Original;
+        // The flow keys live in the conntrack entry (original and reply tuples, with their ingress ports);
+        // the record keeps what conntrack does not: the actions of both directions.
         if (original)
         {
-            record.OriginalKey = key;
             record.OriginalAction = decision.Action;
-            if (decision.ReplyKey is { } rk)
+            if (decision.ReplyKey is not null && decision.ReplyAction.Program is not null)
             {
-                record.ReplyKey = rk;
                 record.ReplyAction = decision.ReplyAction;
-                record.HasReply = decision.ReplyAction.Program is not null;
+                record.HasReply = true;
             }
         }
         else
         {
-            record.ReplyKey = key;
             record.ReplyAction = decision.Action;
-            record.HasReply = true;
-            if (decision.ReplyKey is { } ok && decision.ReplyAction.Program is not null)
-            {
-                record.OriginalKey = ok;
+            // Installable only if conntrack's reply tuple is this packet's exact key (ingress port included).
+            record.HasReply = _conntrack.TryGet(connection, out var tracked) && tracked.Reply.Equals(key);
+            if (decision.ReplyAction.Program is not null)
                 record.OriginalAction = decision.ReplyAction;
-            }
         }
         record.Provenance = decision.Provenance;
         if (record.OriginalAction.Program is not null && MayOffload(connection, state))
@@ -532,15 +528,16 @@ public sealed class Datapath : IDisposable
     private void Install(ref ConnectionRecord record)
     {
         long cookie = Cookie(record.Id);
+        var info = _conntrack.Get(record.Id);
         if ((record.Installed & InstalledOriginal) == 0)
         {
-            Submit(FlowOperation.Add(record.OriginalKey, record.OriginalAction, record.Id, ConnDirection.Original, cookie: cookie));
+            Submit(FlowOperation.Add(info.Original, record.OriginalAction, record.Id, ConnDirection.Original, cookie: cookie));
             record.Installed |= InstalledOriginal;
             _flowsInstalled++;
         }
         if (record.HasReply && (record.Installed & InstalledReply) == 0)
         {
-            Submit(FlowOperation.Add(record.ReplyKey, record.ReplyAction, record.Id, ConnDirection.Reply, cookie: cookie));
+            Submit(FlowOperation.Add(info.Reply, record.ReplyAction, record.Id, ConnDirection.Reply, cookie: cookie));
             record.Installed |= InstalledReply;
             _flowsInstalled++;
         }
@@ -562,12 +559,12 @@ public sealed class Datapath : IDisposable
             return;
         if ((record.Installed & InstalledOriginal) != 0)
         {
-            Submit(FlowOperation.Remove(record.OriginalKey));
+            Submit(FlowOperation.Remove(info.Original));
             _flowsRemoved++;
         }
         if ((record.Installed & InstalledReply) != 0)
         {
-            Submit(FlowOperation.Remove(record.ReplyKey));
+            Submit(FlowOperation.Remove(info.Reply));
             _flowsRemoved++;
         }
         record = default;
@@ -661,9 +658,9 @@ public sealed class Datapath : IDisposable
                 // A flow of an older connection with the same key is still there: replace it.
                 var id = FromCookie(completion.Cookie);
                 ref var record = ref RecordOf(id);
-                if (record.Id == id)
+                if (record.Id == id && _conntrack.TryGet(id, out var info))
                 {
-                    bool original = completion.Key.Equals(record.OriginalKey);
+                    bool original = completion.Key.Equals(info.Original);
                     Submit(FlowOperation.Update(completion.Key, original ? record.OriginalAction : record.ReplyAction, id,
                         original ? ConnDirection.Original : ConnDirection.Reply, cookie: completion.Cookie));
                 }
@@ -677,8 +674,8 @@ public sealed class Datapath : IDisposable
                 {
                     var id = FromCookie(completion.Cookie);
                     ref var record = ref RecordOf(id);
-                    if (record.Id == id)
-                        record.Installed &= (byte)~(completion.Key.Equals(record.OriginalKey) ? InstalledOriginal : InstalledReply);
+                    if (record.Id == id && _conntrack.TryGet(id, out var info))
+                        record.Installed &= (byte)~(completion.Key.Equals(info.Original) ? InstalledOriginal : InstalledReply);
                 }
                 return;
             }
@@ -801,8 +798,6 @@ public sealed class Datapath : IDisposable
     private struct ConnectionRecord
     {
         public ConnectionId Id;
-        public FlowKey OriginalKey;
-        public FlowKey ReplyKey;
         public FlowAction OriginalAction;
         public FlowAction ReplyAction;
         public bool HasReply;
