@@ -77,7 +77,7 @@ public class ConnectionMemoryTests(ITestOutputHelper output)
 
         public void OnFrame(in FrameResult result, ReadOnlySpan<byte> frame)
         {
-            if (result.Verdict == Actions.ActionVerdict.Output)
+            if (result.Verdict == Offload.Actions.ActionVerdict.Output)
                 Forwarded++;
         }
     }
