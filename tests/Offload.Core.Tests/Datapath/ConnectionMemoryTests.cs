@@ -22,7 +22,7 @@ public class ConnectionMemoryTests(ITestOutputHelper output)
         const int connections = 1_000_000;
         var options = new DatapathOptions();
         options.Conntrack.MaxEntries = connections;
-        var policy = new StaticSlowPath();
+        var policy = new StaticSlowPath { RecordRequests = false };
         var sink = new CountingSink();
         using var backend = new SoftwareBackend(new SoftwareBackendOptions { Capacity = 2 * connections });
         using var datapath = new Offload.Datapath.Datapath(options, policy, backend, sink);

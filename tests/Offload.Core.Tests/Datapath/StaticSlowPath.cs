@@ -17,15 +17,22 @@ internal sealed class StaticSlowPath : ISlowPath
     public Dictionary<(uint Vni, NetAddress Ip), Route> Routes { get; } = new();
     public Dictionary<(NetAddress Ip, ushort Port), (NetAddress Ip, ushort Port)> VirtualIps { get; } = new();
     public HashSet<ushort> DeniedPorts { get; } = new();
+    private readonly Dictionary<(Route, bool, bool), ActionProgram> _programs = new();
+
     public List<SlowPathRequest> Requests { get; } = new();
 
-    public int Calls => Requests.Count;
+    /// <summary>Keep every request for inspection (off for bulk tests, where it would dominate memory).</summary>
+    public bool RecordRequests { get; set; } = true;
+
+    public int Calls { get; private set; }
 
     public void AddRoute(uint vni, string ip, Route route) => Routes[(vni, NetAddress.Parse(ip))] = route;
 
     public ValueTask<SlowPathDecision> DecideAsync(SlowPathRequest request, CancellationToken cancellationToken)
     {
-        Requests.Add(request);
+        Calls++;
+        if (RecordRequests)
+            Requests.Add(request);
         return new ValueTask<SlowPathDecision>(Decide(request));
     }
 
@@ -68,7 +75,15 @@ internal sealed class StaticSlowPath : ISlowPath
         };
     }
 
-    private static ActionProgram Program(Route route, bool decap, bool nat)
+    // Programs are shared by every connection with the same route, as a real slow path shares them.
+    private ActionProgram Program(Route route, bool decap, bool nat)
+    {
+        if (!_programs.TryGetValue((route, decap, nat), out var program))
+            _programs[(route, decap, nat)] = program = Build(route, decap, nat);
+        return program;
+    }
+
+    private static ActionProgram Build(Route route, bool decap, bool nat)
     {
         var b = ActionProgram.CreateBuilder();
         if (decap)
