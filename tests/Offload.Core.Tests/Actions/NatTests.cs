@@ -3,6 +3,7 @@ using System.Net;
 using Offload.Actions;
 using Offload.Packets;
 using Offload.Tests.TestSupport;
+using CsCheck;
 using PacketDotNet;
 
 namespace Offload.Tests.Actions;
@@ -271,5 +272,32 @@ public class NatTests
 
         r.Outcome.Verdict.Should().Be(ActionVerdict.Output);
         r.Bytes.Should().Equal(frame);
+    }
+
+    [Fact]
+    public void Apply_RandomRewrites_FrameEqualsOneBuiltWithTheNewTupleFromScratch()
+    {
+        var genV4 = Gen.UInt.Select(NetAddress.FromV4);
+        var genV6 = Gen.Select(Gen.ULong, Gen.ULong, (h, l) => new NetAddress(h | 0x2000_0000_0000_0000UL, l));
+        var gen = Gen.Bool.SelectMany(v4 =>
+            Gen.Select(v4 ? genV4 : genV6, v4 ? genV4 : genV6, v4 ? genV4 : genV6, Gen.UShort, Gen.UShort, Gen.UShort,
+                Gen.Byte.Array[0, 64], Gen.Int[0, 5]));
+        gen.Sample((src, dst, newAddress, sport, dport, newPort, payload, variant) =>
+        {
+            bool tcp = variant < 2;
+            bool source = variant % 2 == 0;
+            bool udpChecksum = variant != 5 || !src.IsV4; // variant 5 over IPv4: UDP without checksum
+            byte protocol = tcp ? IpProtocol.Tcp : IpProtocol.Udp;
+            byte[] Build(NetAddress s, NetAddress d, ushort sp, ushort dp) =>
+                FrameBuilder.IpFrame(s, d, protocol, tcp ? FrameBuilder.Tcp(s, d, sp, dp, payload) : FrameBuilder.Udp(s, d, sp, dp, payload, udpChecksum));
+            var nat = new NatRewrite(source ? NatKind.Source : NatKind.Destination, newAddress, newPort);
+
+            var r = Exec.Run(NatProgram, nat, Build(src, dst, sport, dport));
+
+            ushort p = newPort == 0 ? (source ? sport : dport) : newPort;
+            var expected = source ? Build(newAddress, dst, p, dport) : Build(src, newAddress, sport, p);
+            r.Outcome.Verdict.Should().Be(ActionVerdict.Output);
+            r.Bytes.Should().Equal(expected);
+        }, iter: 3_000);
     }
 }
