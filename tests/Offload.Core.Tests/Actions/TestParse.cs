@@ -89,8 +89,11 @@ internal static class TestParse
             case IpProtocol.Tcp:
                 p.SrcPort = BinaryPrimitives.ReadUInt16BigEndian(f.Slice(l4));
                 p.DstPort = BinaryPrimitives.ReadUInt16BigEndian(f.Slice(l4 + 2));
-                p.TcpFlags = (TcpFlags)f[l4 + 13];
-                p.PayloadOffset = l4 + (f[l4 + 12] >> 4) * 4;
+                if (f.Length >= l4 + 14) // ICMP errors may quote only 8 bytes of TCP
+                {
+                    p.TcpFlags = (TcpFlags)f[l4 + 13];
+                    p.PayloadOffset = l4 + (f[l4 + 12] >> 4) * 4;
+                }
                 break;
             case IpProtocol.Udp:
                 p.SrcPort = BinaryPrimitives.ReadUInt16BigEndian(f.Slice(l4));
@@ -124,6 +127,8 @@ internal static class TestParse
                     break;
                 }
                 p.IsIcmpError = true;
+                if (f.Length < l4 + 8 + (p.L3 == L3Kind.IPv4 ? 28 : 48))
+                    break;
                 var quoted = new ParsedPacket { EtherType = p.L3 == L3Kind.IPv4 ? EtherType.IPv4 : EtherType.IPv6 };
                 Ip(f.Slice(0, Math.Min(f.Length, p.L3End)), l4 + 8, ref quoted);
                 p.InnerSrcIp = quoted.SrcIp;

@@ -27,7 +27,8 @@ public class TsharkChecksumTests
         {
             WritePcap(path, cases.Select(c => c.Frame));
             var lines = RunTshark(path, "-e", "frame.number", "-e", "ip.checksum.status", "-e", "tcp.checksum.status",
-                "-e", "udp.checksum.status", "-e", "udp.checksum", "-e", "icmp.checksum.status", "-e", "icmpv6.checksum.status");
+                "-e", "udp.checksum.status", "-e", "udp.checksum", "-e", "icmp.checksum.status", "-e", "icmpv6.checksum.status",
+                "-e", "vxlan.vni", "-e", "gre.key");
             lines.Should().HaveCount(cases.Count);
             for (int i = 0; i < cases.Count; i++)
             {
@@ -55,14 +56,11 @@ public class TsharkChecksumTests
                     }
                 }
                 without.Should().Be(c.UdpWithoutChecksum, c.Name + " UDP layers without checksum");
+                // The tunnel layers were decoded, so the inner checksums above really were checked.
+                cols[7].Should().Be(c.Name.StartsWith("vxlan", StringComparison.Ordinal) ? "100" : "", c.Name + " vni");
+                cols[8].Should().Be(c.Name.StartsWith("gre", StringComparison.Ordinal) ? "0x000000c8" : "", c.Name + " gre key");
             }
 
-            // The tunnel layers were decoded, so the inner checksums above really were checked.
-            var tunnels = RunTshark(path, "-e", "vxlan.vni", "-e", "gre.key");
-            tunnels.Where(l => l.Trim().Length > 0).Should().BeEquivalentTo(
-                cases.Select(c => c.Name.StartsWith("vxlan", StringComparison.Ordinal) ? "100\t"
-                    : c.Name.StartsWith("gre", StringComparison.Ordinal) ? "\t0x000000c8" : "\t")
-                    .Where(l => l.Trim().Length > 0));
         }
         finally
         {
