@@ -78,6 +78,9 @@ public enum DropReason : byte
     PendingQueueFull,
     /// <summary>A policy drop flow (the slow path decided to drop this connection).</summary>
     Policy,
+    /// <summary>The flow's action does not fit the frame (a NAT address of the other IP family, a decap of a
+    /// frame without tunnel headers, an encapsulated frame over the maximum IP length).</summary>
+    ActionMismatch,
 }
 
 /// <summary>Stable names of <see cref="DropReason"/> values.</summary>
