@@ -38,7 +38,5 @@ public readonly struct ConnectionInfo
 
     /// <inheritdoc/>
     public override string ToString() =>
-        $"{IpProtocol()} {State.Name()} {(long)TimeoutRemaining.TotalSeconds}s {Original} / {Reply}{(Assured ? " [ASSURED]" : SeenReply ? "" : " [UNREPLIED]")}";
-
-    private string IpProtocol() => Packets.IpProtocol.Name(Protocol);
+        $"{Packets.IpProtocol.Name(Protocol)} {State.Name()} {(long)TimeoutRemaining.TotalSeconds}s {Original} / {Reply}{(Assured ? " [ASSURED]" : SeenReply ? "" : " [UNREPLIED]")}";
 }

@@ -20,10 +20,9 @@ namespace Offload.Conntrack;
 /// the handshake). TCP window tracking — sequence, acknowledgement and window checks, retransmission
 /// counting, resynchronisation after an ignored SYN — is not done: every packet is taken as in-window.</para>
 /// <para>Storage: arrays of structs indexed by slot, grown by doubling up to
-/// <see cref="ConntrackOptions.MaxEntries"/>, a free list, and a <see cref="Dictionary{TKey, TValue}"/> from
-/// normalised tuple to (slot, direction) — simple and correct; an open-addressed index of slot numbers
-/// comparing against the keys already in the entries would halve the memory per connection. Per-packet
-/// <c>Update</c> by id never touches the dictionary.</para>
+/// <see cref="ConntrackOptions.MaxEntries"/>, a free list, and an open-addressed index from normalised tuple
+/// to (slot, direction) that keeps no copy of the keys. Per-packet <c>Update</c> by id never touches the
+/// index.</para>
 /// <para>Expiry is a hashed timer wheel (see <see cref="Expire(long)"/>), early drop an O(1) list.</para>
 /// </remarks>
 public sealed partial class ConntrackTable
@@ -46,8 +45,6 @@ public sealed partial class ConntrackTable
     private readonly int _icmpTimeout;
     private readonly int _genericTimeout;
 
-    // Value: slot << 1 | direction.
-    private readonly Dictionary<FlowKey, int> _index;
     private readonly int[] _stateCounts = new int[ConnStateNames.Count];
     private ConntrackEntry[] _entries;
     private int _used;
@@ -78,7 +75,7 @@ public sealed partial class ConntrackTable
 
         int initial = Math.Min(options.InitialCapacity, _maxEntries);
         _entries = new ConntrackEntry[initial];
-        _index = new Dictionary<FlowKey, int>(initial * 2);
+        InitIndex(initial);
         _epochTicks = timeProvider.GetTimestamp();
         InitWheel();
     }
@@ -146,19 +143,22 @@ public sealed partial class ConntrackTable
         LinkWheel(slot, SecondOf(e.DeadlineTicks));
         LinkDropList(slot);
 
-        _index.Add(originalKey, slot << 1);
+        IndexAdd(originalKey, slot << 1);
         if (!replyKey.Equals(originalKey))
-            _index.Add(replyKey, (slot << 1) | 1);
+            IndexAdd(replyKey, (slot << 1) | 1);
         _stateCounts[(int)state]++;
         _count++;
         id = new ConnectionId(slot, e.Generation);
         return ConntrackCreateResult.Created;
     }
 
-    /// <summary>Finds the connection either of whose tuples is <paramref name="key"/> (its ingress port is ignored).</summary>
+    /// <summary>Finds the connection either of whose tuples is <paramref name="key"/> (its ingress port is ignored).
+    /// An entry past its deadline is still found until <see cref="Expire(long)"/> reaps it; <c>Update</c> then
+    /// reports it <see cref="ConntrackVerdict.NotFound"/>.</summary>
     public bool TryLookup(in FlowKey key, out ConnectionId id, out ConnDirection direction)
     {
-        if (_index.TryGetValue(Normalize(key), out int value))
+        int value = IndexFind(Normalize(key));
+        if (value != EmptyCell)
         {
             int slot = value >> 1;
             id = new ConnectionId(slot, _entries[slot].Generation);
@@ -539,10 +539,10 @@ public sealed partial class ConntrackTable
         UnlinkWheel(slot);
         UnlinkDropList(slot);
         var originalKey = Normalize(e.Original);
-        _index.Remove(originalKey);
+        IndexRemove(originalKey);
         var replyKey = Normalize(e.Reply);
         if (!replyKey.Equals(originalKey))
-            _index.Remove(replyKey);
+            IndexRemove(replyKey);
         _stateCounts[(int)e.State]--;
         _count--;
         var id = new ConnectionId(slot, e.Generation);

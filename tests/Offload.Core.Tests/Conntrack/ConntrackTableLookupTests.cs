@@ -1,3 +1,4 @@
+using CsCheck;
 using Offload.Conntrack;
 using Offload.Flows;
 using Offload.Packets;
@@ -60,6 +61,47 @@ public class ConntrackTableLookupTests
         f.Table.Get(reused).ReplyPackets.Should().Be(0);
         f.Table.Contains(ConnectionId.None).Should().BeFalse();
         f.Table.TryLookup(ConntrackFixture.Key(IpProtocol.Udp, 1000), out _, out _).Should().BeFalse();
+    }
+
+    [Fact]
+    public void Index_RandomCreatesAndRemoves_AgreeWithAModel()
+    {
+        // Few distinct ports so creates and removes collide on the same tuples; InitialCapacity 1 forces growth.
+        Gen.Select(Gen.Bool, Gen.Int[0, 3000]).Array[1, 3000].Sample(ops =>
+        {
+            var f = new ConntrackFixture(new ConntrackOptions { InitialCapacity = 1 });
+            var model = new Dictionary<ushort, ConnectionId>();
+            foreach (var (create, n) in ops)
+            {
+                ushort port = (ushort)n;
+                var key = ConntrackFixture.Key(IpProtocol.Udp, port);
+                if (create)
+                {
+                    var r = f.Table.TryCreate(key, ConntrackFixture.Invert(key), ConntrackFixture.Packet(key), out var id);
+                    r.Should().Be(model.ContainsKey(port) ? ConntrackCreateResult.Exists : ConntrackCreateResult.Created);
+                    model[port] = id;
+                }
+                else if (model.Remove(port, out var id))
+                {
+                    f.Table.Remove(id, ConntrackRemoveReason.Explicit).Should().BeTrue();
+                }
+            }
+            f.Table.Count.Should().Be(model.Count);
+            for (ushort port = 0; port <= 3000; port++)
+            {
+                var key = ConntrackFixture.Key(IpProtocol.Udp, port);
+                bool found = f.Table.TryLookup(key, out var id, out var dir);
+                found.Should().Be(model.ContainsKey(port));
+                if (found)
+                {
+                    id.Should().Be(model[port]);
+                    dir.Should().Be(ConnDirection.Original);
+                    f.Table.TryLookup(ConntrackFixture.Invert(key), out var rid, out var rdir).Should().BeTrue();
+                    rid.Should().Be(id);
+                    rdir.Should().Be(ConnDirection.Reply);
+                }
+            }
+        }, iter: 100);
     }
 
     [Fact]
