@@ -47,8 +47,8 @@ public class ConntrackOptionsTests
         options.Timeouts.TcpSynSent = 7;
         options.Timeouts.Udp = 11;
         var f = new ConntrackFixture(options);
-        var tcp = f.Create(ConntrackFixture.Key(Packets.IpProtocol.Tcp), Packets.TcpFlags.Syn);
-        var udp = f.Create(ConntrackFixture.Key(Packets.IpProtocol.Udp));
+        var tcp = f.Create(ConntrackFixture.Key(Offload.Packets.IpProtocol.Tcp), Offload.Packets.TcpFlags.Syn);
+        var udp = f.Create(ConntrackFixture.Key(Offload.Packets.IpProtocol.Udp));
         f.Remaining(tcp).Should().Be(TimeSpan.FromSeconds(7));
         f.Remaining(udp).Should().Be(TimeSpan.FromSeconds(11));
     }
