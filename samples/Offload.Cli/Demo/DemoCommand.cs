@@ -24,8 +24,8 @@ internal static class DemoCommand
         };
         connections.Validators.Add(r =>
         {
-            int v = r.GetValueOrDefault<int>();
-            if (v is < 1 or > 100_000)
+            // A token that is not a number is reported by the parser itself; only the range is checked here.
+            if (r.Tokens.Count == 1 && int.TryParse(r.Tokens[0].Value, out int v) && v is < 1 or > 100_000)
                 r.AddError("--connections must be between 1 and 100000.");
         });
         var rows = new Option<int>("--rows")
