@@ -514,6 +514,15 @@ public class PacketParserTests
     }
 
     [Fact]
+    public void Parse_VxlanInFirstFragment_NoTunnel()
+    {
+        var udp = Udp(1, PacketParser.VxlanPort, Vxlan(7, TcpV4()));
+        var p = Parse(Ethernet(EtherType.IPv4, Ipv4(IpProtocol.Udp, A, B, udp[..40], moreFragments: true)));
+        (p.Error, p.IsFragment, p.HasPorts, p.Tunnel).Should().Be((DropReason.None, true, true, TunnelKind.None),
+            "a piece of a tunnel packet cannot be decapsulated before reassembly");
+    }
+
+    [Fact]
     public void ParseL3_OtherEtherType_Unsupported()
     {
         PacketParser.ParseL3(new byte[40], 0x8847, out var p);
