@@ -523,6 +523,45 @@ public class PacketParserTests
     }
 
     [Fact]
+    public void Parse_ManyFramesOfEveryKind_AllocatesNothing()
+    {
+        var frames = new List<byte[]>();
+        var rng = new Random(1);
+        for (int i = 0; i < 200; i++)
+            frames.Add(RandomFrames.Build(rng).Frame);
+        for (int i = 0; i < 200; i++)
+            frames.Add(RandomFrames.Mutate(rng, RandomFrames.Build(rng).Frame));
+        var tracker = new FragmentTracker(64, TimeProvider.System.TimestampFrequency);
+        var first = Parse(Ethernet(EtherType.IPv4, Ipv4(IpProtocol.Udp, A, B, Udp(1, 2, new byte[16]), id: 3, moreFragments: true)));
+        var later = Parse(Ethernet(EtherType.IPv4, Ipv4(IpProtocol.Udp, A, B, new byte[8], id: 3, fragmentOffset: 24)));
+        Run(); // JIT everything first
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        int valid = Run();
+        GC.GetAllocatedBytesForCurrentThread().Should().Be(before, "the packet path allocates nothing");
+        valid.Should().BeGreaterThan(200);
+
+        int Run()
+        {
+            int ok = 0;
+            foreach (var f in frames)
+            {
+                PacketParser.Parse(f, out var p);
+                if (p.IsValid)
+                    ok++;
+            }
+            for (long t = 0; t < 100; t++)
+            {
+                tracker.RecordFirstFragment(first, t);
+                var copy = later;
+                if (tracker.TryResolve(ref copy, t))
+                    ok++;
+            }
+            return ok;
+        }
+    }
+
+    [Fact]
     public void ParseL3_OtherEtherType_Unsupported()
     {
         PacketParser.ParseL3(new byte[40], 0x8847, out var p);
