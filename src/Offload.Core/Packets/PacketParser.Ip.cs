@@ -117,7 +117,8 @@ public static partial class PacketParser
     /// <summary>
     /// Follows the extension-header chain that starts at <paramref name="offset"/> with
     /// <paramref name="nextHeader"/>, stopping at the first header that is not an extension (the L4 protocol,
-    /// ESP or No Next Header). Returns the final protocol, where it starts and the fragment header's fields. <paramref name="packet"/> ends where the IPv6 payload ends.
+    /// ESP or No Next Header, or the data of a non-first fragment). Returns the final protocol, where it starts
+    /// and the fragment header's fields. <paramref name="packet"/> ends where the IPv6 payload ends.
     /// </summary>
     private static DropReason WalkIpv6Extensions(ReadOnlySpan<byte> packet, int offset, byte nextHeader, out Ipv6Chain chain)
     {
@@ -163,6 +164,13 @@ public static partial class PacketParser
                 return DropReason.BadIpv6ExtensionHeader;
             nextHeader = packet[offset];
             offset += length;
+            // Behind a non-first fragment's header lies data, not headers: the chain stops there.
+            if (chain.FragmentOffset != 0)
+            {
+                chain.Protocol = nextHeader;
+                chain.L4Offset = offset;
+                return DropReason.None;
+            }
         }
     }
 

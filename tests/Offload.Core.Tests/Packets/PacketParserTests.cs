@@ -332,6 +332,16 @@ public class PacketParserTests
         later.L4Offset.Should().Be(62);
     }
 
+    [Fact]
+    public void Parse_Ipv6LaterFragmentOfExtensionHeader_DataNotWalked()
+    {
+        // The payload after a non-first fragment header is data even when the next header names an extension;
+        // walking it would read garbage lengths.
+        var p = Parse(Ethernet(EtherType.IPv6, Ipv6(IpProtocol.Fragment, A6, B6,
+            Concat(Ipv6Fragment(IpProtocol.DestinationOptions, 64, false, 5), [0x11, 0xFF, 0, 0]))));
+        (p.Error, p.Protocol, p.L4Offset, p.HasPorts).Should().Be((DropReason.None, IpProtocol.DestinationOptions, 62, false));
+    }
+
     // ---- TCP / UDP ----
 
     [Fact]
