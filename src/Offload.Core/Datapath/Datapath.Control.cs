@@ -21,16 +21,7 @@ public sealed partial class Datapath
             work++;
         }
         work += _conntrack.Expire();
-        int n;
-        while ((n = _backend.PollCompletions(_completions)) > 0)
-        {
-            for (int i = 0; i < n; i++)
-                OnCompletion(in _completions[i]);
-            work += n;
-            if (n < _completions.Length)
-                break;
-        }
-        FlushDeferred();
+        work += DrainBackend();
         return work;
     }
 
@@ -108,24 +99,43 @@ public sealed partial class Datapath
         if (_deferredOps.Count == 0 && _backend.TrySubmit(operation) != SubmitStatus.QueueFull)
             return;
         // Back-pressure: keep the operation, in order, until the backend has room. Never dropped —
-        // a lost removal would be a stale allow.
+        // a lost removal would be a stale allow. This thread also owns the completions, so it makes
+        // room at once instead of waiting for the next Poll.
         _deferredOps.Enqueue(operation);
+        _deferredOpsPeak = Math.Max(_deferredOpsPeak, _deferredOps.Count);
+        if (!_draining)
+            DrainBackend();
     }
 
-    private void FlushDeferred()
+    // Handles backend completions and submits deferred operations as room appears. Returns the
+    // completions handled.
+    private int DrainBackend()
     {
-        while (_deferredOps.TryPeek(out var op))
+        _draining = true;
+        int handled = 0;
+        try
         {
-            if (_backend.TrySubmit(op) == SubmitStatus.QueueFull)
+            while (true)
             {
                 int n = _backend.PollCompletions(_completions);
                 for (int i = 0; i < n; i++)
-                    OnCompletion(in _completions[i]);
-                if (n == 0)
-                    return;
-                continue;
+                    OnCompletion(in _completions[i]); // may defer more operations, never recurses here
+                handled += n;
+                while (_deferredOps.TryPeek(out var op) && _backend.TrySubmit(op) != SubmitStatus.QueueFull)
+                    _deferredOps.Dequeue();
+                if (n == 0 || (_deferredOps.Count == 0 && n < _completions.Length))
+                    break;
             }
-            _deferredOps.Dequeue();
         }
+        finally
+        {
+            _draining = false;
+        }
+        if (_deferredOps.Count == 0 && _deferredOpsPeak > 4096)
+        {
+            _deferredOps.TrimExcess();
+            _deferredOpsPeak = 0;
+        }
+        return handled;
     }
 }

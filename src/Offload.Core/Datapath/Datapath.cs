@@ -58,6 +58,8 @@ public sealed partial class Datapath : IDisposable
     private long _frames, _fastFrames, _slowFrames, _forwarded, _dropped;
     private long _flowsInstalled, _flowsRemoved, _installFailures, _framesHeld;
     private int _installEpoch;
+    private int _deferredOpsPeak;
+    private bool _draining;
     private bool _disposed;
 
     /// <summary>Creates a datapath over <paramref name="backend"/>, asking <paramref name="slowPath"/> on misses and

@@ -25,9 +25,9 @@ internal sealed class DatapathTestBed : IDisposable
     public Offload.Datapath.Datapath Datapath { get; }
     public EncapTemplate ToHostB { get; }
 
-    public DatapathTestBed(ISlowPath? slowPath = null, DatapathOptions? options = null, int capacity = 1024)
+    public DatapathTestBed(ISlowPath? slowPath = null, DatapathOptions? options = null, int capacity = 1024, int queueDepth = 4096)
     {
-        Backend = new SoftwareBackend(new SoftwareBackendOptions { Capacity = capacity }, Time);
+        Backend = new SoftwareBackend(new SoftwareBackendOptions { Capacity = capacity, QueueDepth = queueDepth }, Time);
         Datapath = new Offload.Datapath.Datapath(options ?? new DatapathOptions(), slowPath ?? Policy, Backend, Sink, Time);
         Datapath.AddPort(Vm1, "vm1", Vni);
         Datapath.AddPort(Vm2, "vm2", Vni);

@@ -328,4 +328,20 @@ public class DatapathTests
         bed.Sink.Frames.Count(f => f.Result.Path == PacketPath.Slow).Should().Be(8, "one slow-path decision per connection, even within one batch");
         bed.Policy.Calls.Should().Be(8);
     }
+
+    [Fact]
+    public void Process_BackendQueueDepthTiny_InstallsAreDeferredInOrderNeverLost()
+    {
+        using var bed = new DatapathTestBed(queueDepth: 3);
+        for (int c = 0; c < 100; c++)
+            bed.Send(Vm1, TestFrames.Udp("10.1.0.1", (ushort)(2000 + c), "10.1.0.2", 53));
+        bed.Backend.Count.Should().Be(200, "back-pressure defers operations; the datapath makes room itself without waiting for Poll");
+        for (int c = 0; c < 100; c++)
+            bed.Send(Vm2, TestFrames.Udp("10.1.0.2", 53, "10.1.0.1", (ushort)(2000 + c), srcMac: TestFrames.Vm2Mac))
+                .Result.Path.Should().Be(PacketPath.Fast);
+        // Expiry removes all 200 flows through the same small queue.
+        bed.Time.Advance(TimeSpan.FromSeconds(200));
+        bed.Datapath.Poll();
+        bed.Backend.Count.Should().Be(0, "no removal is lost to back-pressure (a lost removal is a stale allow)");
+    }
 }
