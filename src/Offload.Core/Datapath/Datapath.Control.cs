@@ -21,6 +21,7 @@ public sealed partial class Datapath
             work++;
         }
         work += _conntrack.Expire();
+        work += RevalidateSlice(_options.RevalidationSlice);
         work += DrainBackend();
         return work;
     }

@@ -43,6 +43,9 @@ public sealed class DatapathOptions
     /// <summary>Non-first fragments remembered by (src, dst, protocol, id). Default 8,192.</summary>
     public int FragmentCapacity { get; set; } = 8192;
 
+    /// <summary>Connections re-derived per <see cref="Datapath.Poll"/> call while a revalidation runs. Default 16,384.</summary>
+    public int RevalidationSlice { get; set; } = 16_384;
+
     /// <summary>Meter ids available to meter operations (QoS token buckets). Default 4,096.</summary>
     public int MeterCapacity { get; set; } = 4096;
 
@@ -51,6 +54,7 @@ public sealed class DatapathOptions
     {
         ArgumentNullException.ThrowIfNull(Conntrack, nameof(Conntrack));
         ArgumentOutOfRangeException.ThrowIfLessThan(MeterCapacity, 1, nameof(MeterCapacity));
+        ArgumentOutOfRangeException.ThrowIfLessThan(RevalidationSlice, 1, nameof(RevalidationSlice));
         ArgumentNullException.ThrowIfNull(Offload, nameof(Offload));
         Conntrack.Validate();
         ArgumentOutOfRangeException.ThrowIfNegative(Offload.MinPackets, "Offload.MinPackets");
