@@ -17,9 +17,10 @@ public static class PolicyLoader
     {
         ArgumentNullException.ThrowIfNull(yaml);
         var stream = new YamlStream();
+        var parser = new Parser(new StringReader(yaml));
         try
         {
-            stream.Load(new StringReader(yaml));
+            stream.Load(parser);
         }
         catch (YamlException ex)
         {
@@ -27,6 +28,17 @@ public static class PolicyLoader
             {
                 Line = (int)ex.Start.Line,
                 Column = (int)ex.Start.Column,
+            });
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or IndexOutOfRangeException or FormatException)
+        {
+            // YamlDotNet fails on some malformed input with a state exception instead of a YamlException; the last
+            // event it parsed still tells the user where to look.
+            var near = parser.Current?.End ?? Mark.Empty;
+            return Failed(new PolicyError("", $"YAML syntax error near line {near.Line}, column {near.Column}: the document is malformed after this point")
+            {
+                Line = (int)near.Line,
+                Column = (int)near.Column,
             });
         }
         if (stream.Documents.Count == 0 || PolicyYamlReader.IsNull(stream.Documents[0].RootNode))
@@ -44,7 +56,7 @@ public static class PolicyLoader
         var reader = new PolicyYamlReader();
         var snapshot = Build(reader, stream.Documents[0].RootNode);
         var errors = new List<PolicyError>(reader.Errors);
-        foreach (var e in PolicyValidator.Collect(snapshot))
+        foreach (var e in PolicyValidator.Collect(snapshot, reader.Unreadable))
         {
             // A value that could not be read was replaced by a placeholder; what validation says about the
             // placeholder would only repeat the first error.

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.RegularExpressions;
 using Offload.Actions;
 using Offload.Conntrack;
 using Offload.Datapath;
@@ -36,17 +37,27 @@ public static class PolicyValidator
     public static IReadOnlyList<PolicyError> Validate(PolicySnapshot snapshot) =>
         Collect(snapshot).OrderBy(e => e.Path, PolicyPathOrder.Instance).ToArray();
 
-    internal static List<PolicyError> Collect(PolicySnapshot s)
+    /// <param name="s">The snapshot.</param>
+    /// <param name="unreadable">Paths the loader could not read; a name among them may be the one a reference
+    /// means, so references of that kind are not reported as dangling.</param>
+    internal static List<PolicyError> Collect(PolicySnapshot s, IReadOnlySet<string>? unreadable = null)
     {
         ArgumentNullException.ThrowIfNull(s);
-        var v = new Checker(s);
+        var v = new Checker(s, unreadable ?? new HashSet<string>());
         v.Run();
         return v.Errors;
     }
 
-    private sealed class Checker(PolicySnapshot s)
+    private sealed class Checker(PolicySnapshot s, IReadOnlySet<string> unreadable)
     {
         internal readonly List<PolicyError> Errors = [];
+        private readonly bool _networkNamesUncertain = NamesUncertain(unreadable, "networks");
+        private readonly bool _portNamesUncertain = NamesUncertain(unreadable, "ports");
+        private readonly bool _hostNamesUncertain = NamesUncertain(unreadable, "hosts") || unreadable.Contains("host") || unreadable.Contains("host.name");
+
+        // True when the list, one of its items or an item's name could not be read: "networks", "networks[2]", "networks[2].name".
+        private static bool NamesUncertain(IReadOnlySet<string> unreadable, string list) =>
+            unreadable.Any(p => Regex.IsMatch(p, $@"^{list}(\[[0-9]+\](\.name)?)?$", RegexOptions.CultureInvariant));
         private readonly Dictionary<string, int> _networks = new(StringComparer.Ordinal);
         private readonly Dictionary<string, int> _ports = new(StringComparer.Ordinal);
         private readonly Dictionary<MacAddress, string> _macs = [];
@@ -87,7 +98,8 @@ public static class PolicyValidator
             {
                 var r = s.Hosts[i];
                 string p = $"hosts[{i}]";
-                if (Name(p + ".name", r.Name) && !hostNames.TryAdd(r.Name, p + ".name"))
+                Name(p + ".name", r.Name);
+                if (r.Name.Length > 0 && !hostNames.TryAdd(r.Name, p + ".name"))
                     Add(p + ".name", $"duplicate host name '{r.Name}' (also {hostNames[r.Name]})");
                 Underlay(p + ".underlay", r.Underlay);
                 if (r.Underlay is { Ip.IsNone: false } && !underlayIps.TryAdd(r.Underlay.Ip, p + ".underlay.ip"))
@@ -114,7 +126,9 @@ public static class PolicyValidator
             {
                 var n = s.Networks[i];
                 string p = $"networks[{i}]";
-                if (Name(p + ".name", n.Name) && !_networks.TryAdd(n.Name, i))
+                // An invalid name is still registered, so references to it are not reported a second time.
+                Name(p + ".name", n.Name);
+                if (n.Name.Length > 0 && !_networks.TryAdd(n.Name, i))
                     Add(p + ".name", $"duplicate network name '{n.Name}' (also networks[{_networks[n.Name]}])");
                 if (n.Vni is < 1 or > MaxVni)
                     Add(p + ".vni", $"must be between 1 and {MaxVni} (was {n.Vni})");
@@ -182,7 +196,8 @@ public static class PolicyValidator
             {
                 var port = s.Ports[i];
                 string p = $"ports[{i}]";
-                if (Name(p + ".name", port.Name))
+                Name(p + ".name", port.Name);
+                if (port.Name.Length > 0)
                 {
                     if (string.Equals(port.Name, "uplink", StringComparison.Ordinal))
                         Add(p + ".name", "'uplink' is reserved for the physical NIC; choose another port name");
@@ -190,7 +205,7 @@ public static class PolicyValidator
                         Add(p + ".name", $"duplicate port name '{port.Name}' (also ports[{_ports[port.Name]}])");
                 }
                 var network = NetworkRef(p + ".network", port.Network);
-                if (!hosts.Contains(port.Host))
+                if (!hosts.Contains(port.Host) && !_hostNamesUncertain)
                     Add(p + ".host", $"unknown host '{port.Host}'{Hint(port.Host, hosts)}");
                 Mac(p + ".mac", port.Mac);
                 MacUnique(p + ".mac", port.Mac);
@@ -219,7 +234,7 @@ public static class PolicyValidator
 
                 if (port.Interface is { } dev)
                 {
-                    if (!s.IsLocal(port))
+                    if (!s.IsLocal(port) && !_hostNamesUncertain)
                         Add(p + ".interface", $"only ports on this host ('{s.Host.Name}') have an interface; this port is on '{port.Host}'");
                     else if (InterfaceName(p + ".interface", dev) && !interfaces.TryAdd(dev, p + ".interface"))
                         Add(p + ".interface", $"interface '{dev}' is already used by {interfaces[dev]}");
@@ -477,7 +492,8 @@ public static class PolicyValidator
         {
             if (_networks.TryGetValue(name, out int i))
                 return s.Networks[i];
-            Add(path, $"unknown network '{name}'{Hint(name, s.Networks.Select(n => n.Name))}");
+            if (!_networkNamesUncertain)
+                Add(path, $"unknown network '{name}'{Hint(name, s.Networks.Select(n => n.Name))}");
             return null;
         }
 
@@ -485,13 +501,16 @@ public static class PolicyValidator
         {
             if (_ports.ContainsKey(name))
                 return true;
-            Add(path, $"unknown port '{name}'{Hint(name, s.Ports.Select(p => p.Name))}");
+            if (!_portNamesUncertain)
+                Add(path, $"unknown port '{name}'{Hint(name, s.Ports.Select(p => p.Name))}");
             return false;
         }
 
         private void PortsNeedTcpOrUdp(string path, PortSet? ports, byte? protocol)
         {
-            if (ports is not null && protocol is not (IpProtocol.Tcp or IpProtocol.Udp))
+            // An unreadable protocol was replaced by "any"; complaining about it again here would mislead.
+            string protocolPath = PolicyYamlReader.Parent(path) + ".protocol";
+            if (ports is not null && protocol is not (IpProtocol.Tcp or IpProtocol.Udp) && !unreadable.Contains(protocolPath))
                 Add(path, $"ports need protocol tcp or udp (protocol is {(protocol is { } pr ? IpProtocol.Name(pr) : "any")})");
         }
 
