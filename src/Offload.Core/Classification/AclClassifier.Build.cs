@@ -1,5 +1,7 @@
 using System.Collections.Immutable;
 
+using Offload.Packets;
+
 namespace Offload.Classification;
 
 public sealed partial class AclClassifier

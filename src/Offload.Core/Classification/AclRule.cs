@@ -1,6 +1,8 @@
 using System.Collections.Immutable;
 using System.Runtime.CompilerServices;
 
+using Offload.Packets;
+
 namespace Offload.Classification;
 
 /// <summary>

@@ -1,3 +1,4 @@
+using Offload.Classification;
 using System.Collections.Immutable;
 
 namespace Offload.Policy;

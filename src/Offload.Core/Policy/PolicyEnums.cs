@@ -1,14 +1,5 @@
 namespace Offload.Policy;
 
-/// <summary>How the ACL treats traffic no rule matches.</summary>
-public enum AclMode : byte
-{
-    /// <summary>Rules list what is denied; unmatched traffic is allowed.</summary>
-    DenyList,
-    /// <summary>Rules list what is allowed; unmatched traffic is denied.</summary>
-    AllowList,
-}
-
 /// <summary>What a matching rule does.</summary>
 public enum RuleAction : byte
 {

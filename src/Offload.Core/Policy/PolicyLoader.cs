@@ -1,3 +1,4 @@
+using Offload.Classification;
 using System.Collections.Immutable;
 using Offload.Packets;
 using YamlDotNet.Core;

@@ -1,3 +1,4 @@
+using Offload.Classification;
 using System.Collections.Frozen;
 using Offload.Actions;
 using Offload.Datapath;

@@ -407,8 +407,8 @@ public static class PolicyValidator
                         }
                     }
                 }
-                if (n.Ports.First < 1 || n.Ports.Last < n.Ports.First)
-                    Add(p + ".ports", $"must be a range within 1-65535 (was {n.Ports.First}-{n.Ports.Last})");
+                if (n.Ports.Lo < 1 || n.Ports.Hi < n.Ports.Lo)
+                    Add(p + ".ports", $"must be a range within 1-65535 (was {n.Ports.Lo}-{n.Ports.Hi})");
             }
         }
 

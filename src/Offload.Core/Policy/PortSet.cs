@@ -2,6 +2,8 @@ using System.Collections.Immutable;
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 
+using Offload.Packets;
+
 namespace Offload.Policy;
 
 /// <summary>
@@ -21,16 +23,16 @@ public sealed class PortSet : IEquatable<PortSet>
     public ImmutableArray<PortRange> Ranges => _ranges;
 
     /// <summary>Lowest port in the set.</summary>
-    public ushort Min => _ranges[0].First;
+    public ushort Min => _ranges[0].Lo;
 
     /// <summary>Highest port in the set.</summary>
-    public ushort Max => _ranges[^1].Last;
+    public ushort Max => _ranges[^1].Hi;
 
     /// <summary>Builds a set from any ranges (overlapping, unsorted); at least one range.</summary>
     public static PortSet FromRanges(IEnumerable<PortRange> ranges)
     {
         ArgumentNullException.ThrowIfNull(ranges);
-        var sorted = ranges.OrderBy(r => r.First).ToList();
+        var sorted = ranges.OrderBy(r => r.Lo).ToList();
         if (sorted.Count == 0)
             throw new ArgumentException("A port set needs at least one range.", nameof(ranges));
         var merged = ImmutableArray.CreateBuilder<PortRange>(sorted.Count);
@@ -38,8 +40,8 @@ public sealed class PortSet : IEquatable<PortSet>
         for (int i = 1; i < sorted.Count; i++)
         {
             var next = sorted[i];
-            if (next.First <= current.Last + 1)
-                current = new PortRange(current.First, Math.Max(current.Last, next.Last));
+            if (next.Lo <= current.Hi + 1)
+                current = new PortRange(current.Lo, Math.Max(current.Hi, next.Hi));
             else
             {
                 merged.Add(current);
@@ -58,9 +60,9 @@ public sealed class PortSet : IEquatable<PortSet>
         {
             int mid = (lo + hi) >>> 1;
             var r = _ranges[mid];
-            if (port < r.First)
+            if (port < r.Lo)
                 hi = mid - 1;
-            else if (port > r.Last)
+            else if (port > r.Hi)
                 lo = mid + 1;
             else
                 return true;
@@ -77,9 +79,9 @@ public sealed class PortSet : IEquatable<PortSet>
         {
             var a = _ranges[i];
             var b = other._ranges[j];
-            if (a.Last < b.First)
+            if (a.Hi < b.Lo)
                 i++;
-            else if (b.Last < a.First)
+            else if (b.Hi < a.Lo)
                 j++;
             else
                 return true;

@@ -1,3 +1,4 @@
+using Offload.Classification;
 using Offload.Actions;
 using Offload.Datapath;
 using Offload.Packets;

@@ -1,3 +1,4 @@
+using Offload.Classification;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Json.Schema;

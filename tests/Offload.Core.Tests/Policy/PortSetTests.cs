@@ -1,6 +1,8 @@
 using CsCheck;
 using Offload.Policy;
 
+using Offload.Packets;
+
 namespace Offload.Tests.Policy;
 
 public class PortSetTests
@@ -46,7 +48,7 @@ public class PortSetTests
             var set = PortSet.FromRanges(list);
             foreach (var r in list)
             {
-                foreach (int p in new[] { r.First - 1, r.First, r.Last, r.Last + 1 })
+                foreach (int p in new[] { r.Lo - 1, r.Lo, r.Hi, r.Hi + 1 })
                 {
                     if (p is >= 0 and <= 65535)
                         set.Contains((ushort)p).Should().Be(model[p], $"port {p} in {set}");
@@ -55,7 +57,7 @@ public class PortSetTests
             foreach (ushort p in probes)
                 set.Contains(p).Should().Be(model[p]);
             for (int i = 1; i < set.Ranges.Length; i++)
-                set.Ranges[i].First.Should().BeGreaterThan((ushort)(set.Ranges[i - 1].Last + 1), "ranges are merged");
+                set.Ranges[i].Lo.Should().BeGreaterThan((ushort)(set.Ranges[i - 1].Hi + 1), "ranges are merged");
             PortSet.Parse(set.ToString()).Should().Be(set);
         });
 

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Offload.Classification;
+namespace Offload.Packets;
 
 /// <summary>An inclusive range of L4 ports, <c>Lo..Hi</c>. For ICMP the ports are the identifier (source)
 /// and (type &lt;&lt; 8) | code (destination), as in <see cref="Offload.Flows.FlowKey"/>.</summary>
@@ -30,7 +30,10 @@ public readonly struct PortRange : IEquatable<PortRange>
     /// <summary>True when this is 0..65535.</summary>
     public bool IsAny => Lo == 0 && Hi == ushort.MaxValue;
 
-    /// <summary>True when <paramref name="port"/> is inside the range.</summary>
+    /// <summary>Number of ports in the range.</summary>
+    public int Count => Hi - Lo + 1;
+
+    /// <summary>True when <paramref name="port"/> lies in the range.</summary>
     public bool Contains(ushort port) => port >= Lo && port <= Hi;
 
     /// <inheritdoc/>
