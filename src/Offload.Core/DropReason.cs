@@ -81,6 +81,10 @@ public enum DropReason : byte
     /// <summary>The flow's action does not fit the frame (a NAT address of the other IP family, a decap of a
     /// frame without tunnel headers, an encapsulated frame over the maximum IP length).</summary>
     ActionMismatch,
+    /// <summary>A VM sent a packet whose source address is not its own (anti-spoofing).</summary>
+    SpoofedSource,
+    /// <summary>Traffic from the public network that belongs to no connection (unsolicited inbound).</summary>
+    Unsolicited,
 }
 
 /// <summary>Stable names of <see cref="DropReason"/> values.</summary>

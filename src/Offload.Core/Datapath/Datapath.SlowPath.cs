@@ -48,8 +48,12 @@ public sealed partial class Datapath
             _conntrack.TryLookup(key, out connection, out direction);
         }
 
+        var tracked = default(ConnectionInfo);
+        if (!connection.IsNone)
+            _conntrack.TryGet(connection, out tracked);
         var request = new SlowPathRequest
         {
+            Tracked = tracked,
             InPort = frame.InPort,
             Key = key,
             Packet = p,
@@ -162,7 +166,7 @@ public sealed partial class Datapath
         int timeout = 0;
         if (p.IsIp && decision.Track && !request.IsRelated)
         {
-            if (!Track(ref p, key, decision, ref connection, ref direction, out state, out timeout, out var reason))
+            if (!Track(ref p, key, request, decision, ref connection, ref direction, out state, out timeout, out var reason))
             {
                 EmitDrop(ref frame, key, reason, PacketPath.Slow, connection, state, timeout);
                 return;
@@ -181,7 +185,7 @@ public sealed partial class Datapath
 
     // Records the packet in conntrack (creating the connection for a first packet), remembers the
     // decision for both directions, and installs the flows once the offload policy allows.
-    private bool Track(ref ParsedPacket p, in FlowKey key, SlowPathDecision decision, ref ConnectionId connection,
+    private bool Track(ref ParsedPacket p, in FlowKey key, SlowPathRequest request, SlowPathDecision decision, ref ConnectionId connection,
         ref ConnDirection direction, out ConnState state, out int timeout, out DropReason reason)
     {
         state = default;
@@ -203,12 +207,16 @@ public sealed partial class Datapath
                     created = true;
                     break;
                 case ConntrackCreateResult.Exists:
+                    // Another decision for this tuple won; ours held nothing the connection uses.
+                    _observer?.OnDecisionDiscarded(request, decision);
                     _conntrack.TryLookup(key, out connection, out direction);
                     break;
                 case ConntrackCreateResult.Full:
+                    _observer?.OnDecisionDiscarded(request, decision);
                     reason = DropReason.ConntrackFull;
                     return false;
                 default:
+                    _observer?.OnDecisionDiscarded(request, decision);
                     reason = DropReason.ConntrackInvalid;
                     return false;
             }
@@ -301,6 +309,7 @@ public sealed partial class Datapath
 
     private void OnConnectionRemoved(ConnectionId id, in ConnectionInfo info, ConntrackRemoveReason reason)
     {
+        _observer?.OnConnectionRemoved(in info);
         ref var record = ref RecordOf(id);
         if (record.Id != id)
             return;

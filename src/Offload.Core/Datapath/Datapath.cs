@@ -28,6 +28,7 @@ public sealed partial class Datapath : IDisposable
 
     private readonly DatapathOptions _options;
     private readonly ISlowPath _slowPath;
+    private readonly ISlowPathObserver? _observer;
     private readonly SoftwareBackend _backend;
     private readonly ConntrackTable _conntrack;
     private readonly FragmentTracker _fragments;
@@ -36,7 +37,7 @@ public sealed partial class Datapath : IDisposable
     private readonly IFrameSink _sink;
     private readonly CancellationTokenSource _stopping = new();
 
-    private readonly PortInfo[] _ports = new PortInfo[ushort.MaxValue + 1];
+    private readonly PortInfo?[] _ports = new PortInfo?[ushort.MaxValue + 1];
     private ConnectionRecord[] _connections = new ConnectionRecord[1024];
 
     // Per-batch scratch, reused: the packet path allocates nothing.
@@ -70,6 +71,7 @@ public sealed partial class Datapath : IDisposable
         options.Validate();
         _options = options;
         _slowPath = slowPath ?? throw new ArgumentNullException(nameof(slowPath));
+        _observer = slowPath as ISlowPathObserver;
         _backend = backend ?? throw new ArgumentNullException(nameof(backend));
         _sink = sink ?? throw new ArgumentNullException(nameof(sink));
         _time = timeProvider ?? TimeProvider.System;
@@ -110,6 +112,10 @@ public sealed partial class Datapath : IDisposable
             throw new ArgumentOutOfRangeException(nameof(port), "Port 0 is reserved for 'no port'.");
         _ports[port] = new PortInfo(name, 0, IsUplink: true);
     }
+
+    /// <summary>Forgets a port: its frames are dropped as unknown-port from now on (its connections end with
+    /// revalidation or their timeouts).</summary>
+    public void RemovePort(ushort port) => _ports[port] = null;
 
     /// <summary>The name of a port, or null when it is not declared.</summary>
     public string? PortName(ushort port) => _ports[port]?.Name;

@@ -46,6 +46,10 @@ public sealed record SlowPathRequest
     /// <summary>The known connection this packet belongs to (<see cref="ConnectionId.None"/> for a first packet).</summary>
     public ConnectionId Connection { get; init; }
 
+    /// <summary>The tracked state of <see cref="Connection"/> (its original and reply tuples carry its NAT bindings and
+    /// backend choice); default for a first packet.</summary>
+    public ConnectionInfo Tracked { get; init; }
+
     /// <summary>Direction of <see cref="Connection"/> the packet travels in.</summary>
     public ConnDirection Direction { get; init; }
 
@@ -98,4 +102,18 @@ public sealed class SlowPathDecision
     /// <summary>A drop decision.</summary>
     public static SlowPathDecision Drop(DropReason reason, bool installDropFlow = false, object? provenance = null) =>
         new() { Verdict = ActionVerdict.Drop, Reason = reason, Action = new FlowAction(ActionProgram.Drop(reason), default), Track = false, InstallDropFlow = installDropFlow, Provenance = provenance };
+}
+
+/// <summary>
+/// Optional for a slow path: told when a connection it decided ends, or when a decision it made was not
+/// used (the connection could not be tracked), so that it can release what the decision held — SNAT
+/// ports, load-balancer connection counts.
+/// </summary>
+public interface ISlowPathObserver
+{
+    /// <summary>A tracked connection was removed (timeout, close, eviction, revalidation).</summary>
+    void OnConnectionRemoved(in ConnectionInfo connection);
+
+    /// <summary>A forwarding decision was not recorded in conntrack (table full, invalid, or a racing duplicate).</summary>
+    void OnDecisionDiscarded(SlowPathRequest request, SlowPathDecision decision);
 }

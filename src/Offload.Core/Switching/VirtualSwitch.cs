@@ -1,0 +1,140 @@
+using Offload.Backends.Software;
+using Offload.Conntrack;
+using Offload.Datapath;
+using Offload.Packets;
+using Offload.Policy;
+
+namespace Offload.Switching;
+
+/// <summary>Options of <see cref="VirtualSwitch"/>.</summary>
+public sealed class VirtualSwitchOptions
+{
+    /// <summary>Software fast-path options.</summary>
+    public SoftwareBackendOptions Backend { get; set; } = new();
+
+    /// <summary>Datapath options. Conntrack limits and timeouts, and the offload policy, come from the policy document.</summary>
+    public DatapathOptions Datapath { get; set; } = new();
+}
+
+/// <summary>
+/// One host's virtual switch with the in-process policy slow path: the software fast path, the
+/// datapath, and the policy, wired together. Ports come from the policy (local VM ports, and the
+/// uplink as port 1); a new policy is compiled, swapped in, and every tracked connection revalidated.
+/// </summary>
+/// <remarks>Driven by one thread, like <see cref="Datapath.Datapath"/>.</remarks>
+public sealed class VirtualSwitch : IDisposable
+{
+    private readonly PolicySlowPath _slowPath;
+    private readonly HashSet<ushort> _declared = new();
+
+    /// <summary>Creates the switch for <paramref name="policy"/>; every frame's result goes to <paramref name="sink"/>.</summary>
+    public VirtualSwitch(PolicySnapshot policy, IFrameSink sink, VirtualSwitchOptions? options = null, TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        options ??= new VirtualSwitchOptions();
+        var time = timeProvider ?? TimeProvider.System;
+        options.Datapath.Conntrack = policy.ToConntrackOptions();
+        options.Datapath.Offload = policy.ToOffloadPolicy();
+        _slowPath = new PolicySlowPath(policy);
+        Backend = new SoftwareBackend(options.Backend, time);
+        Datapath = new Datapath.Datapath(options.Datapath, _slowPath, Backend, sink, time);
+        Datapath.AddUplink(PortRegistry.Uplink, PortRegistry.UplinkName);
+        DeclarePorts(_slowPath.Policy);
+    }
+
+    /// <summary>The datapath.</summary>
+    public Datapath.Datapath Datapath { get; }
+
+    /// <summary>The software fast path.</summary>
+    public SoftwareBackend Backend { get; }
+
+    /// <summary>The slow path.</summary>
+    public PolicySlowPath SlowPath => _slowPath;
+
+    /// <summary>The policy in force.</summary>
+    public PolicySnapshot Policy => _slowPath.Policy.Snapshot;
+
+    /// <summary>Port numbering (names ↔ numbers).</summary>
+    public PortRegistry Ports => _slowPath.Ports;
+
+    /// <summary>The connection tracking table.</summary>
+    public ConntrackTable Conntrack => Datapath.Conntrack;
+
+    /// <summary>The name of a port number ("uplink" for the uplink), or null.</summary>
+    public string? PortName(ushort port) => port == 0 ? null : Ports.NameOf(port);
+
+    /// <summary>Processes frames (see <see cref="Datapath.Datapath.Process(Span{InputFrame})"/>).</summary>
+    public void Process(Span<InputFrame> frames) => Datapath.Process(frames);
+
+    /// <summary>Housekeeping (see <see cref="Datapath.Datapath.Poll"/>).</summary>
+    public int Poll() => Datapath.Poll();
+
+    /// <summary>
+    /// Puts a new policy in force: compiled and swapped atomically, ports and QoS updated, then every
+    /// tracked connection re-derived (S4) — updated in place, or removed when the new policy denies it.
+    /// Returns when revalidation is complete.
+    /// </summary>
+    public RevalidationResult ApplyPolicy(PolicySnapshot policy)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        var compiled = _slowPath.Apply(policy);
+        DeclarePorts(compiled);
+        return Datapath.Revalidate(_slowPath);
+    }
+
+    /// <summary>
+    /// The ingress port of a frame read from a capture (SPEC "Policy"): a frame whose source MAC is a local
+    /// port's comes from that port; a VXLAN/GRE frame to this host's underlay address, or a frame to an SNAT
+    /// public address, comes from the uplink; anything else is port 0, which the datapath drops as unknown-port.
+    /// </summary>
+    public ushort IngressPortOf(ReadOnlySpan<byte> frame)
+    {
+        PacketParser.Parse(frame, out var p);
+        var policy = _slowPath.Policy;
+        if (frame.Length >= 12)
+        {
+            var src = MacAddress.Read(frame.Slice(6));
+            foreach (var port in policy.Ports)
+            {
+                if (port.IsLocal && port.Mac == src)
+                    return port.Number;
+            }
+        }
+        if (!p.IsValid || !p.IsIp)
+            return 0;
+        if (p.Tunnel != TunnelKind.None && p.DstIp == policy.HostUnderlay.Ip)
+            return PortRegistry.Uplink;
+        return policy.SnatPublicIps.Contains(p.DstIp) ? PortRegistry.Uplink : (ushort)0;
+    }
+
+    private void DeclarePorts(CompiledPolicy policy)
+    {
+        var now = new HashSet<ushort>();
+        foreach (var port in policy.Ports)
+        {
+            if (!port.IsLocal)
+                continue;
+            now.Add(port.Number);
+            Datapath.AddPort(port.Number, port.Config.Name, port.Network.Vni);
+            if (port.Qos is { } q)
+            {
+                long rate = (long)(q.RateMbps * 1_000_000 / 8);
+                Datapath.Meters.Configure(port.Number, rate, q.BurstKb * 1024L);
+            }
+        }
+        foreach (ushort gone in _declared)
+        {
+            if (!now.Contains(gone))
+                Datapath.RemovePort(gone);
+        }
+        _declared.Clear();
+        _declared.UnionWith(now);
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        Datapath.Dispose();
+        Backend.Dispose();
+    }
+}
