@@ -286,4 +286,36 @@ public class PolicySlowPathTests
         (bed.Switch.SlowPath.ActiveConnections(vip, 80, IpProtocol.Tcp, NetAddress.Parse("10.1.0.2"), 80)
          + bed.Switch.SlowPath.ActiveConnections(vip, 80, IpProtocol.Tcp, NetAddress.Parse("10.1.0.3"), 80)).Should().Be(0);
     }
+
+    [Fact]
+    public void A1_NeighborSolicitation_AnsweredWithPeerMac()
+    {
+        var yaml = SwitchTestBed.PolicyYaml
+            .Replace("cidr: 10.1.0.0/16, tunnel: vxlan }", "cidr: 10.1.0.0/16, cidr6: \"fd00:1::/64\", tunnel: vxlan }")
+            .Replace("ip: 10.1.0.1, host: host-a }", "ip: 10.1.0.1, ipv6: \"fd00:1::1\", host: host-a }")
+            .Replace("ip: 10.1.0.3, host: host-b }", "ip: 10.1.0.3, ipv6: \"fd00:1::3\", host: host-b }");
+        using var bed = new SwitchTestBed(yaml);
+        var src = NetAddress.Parse("fd00:1::1");
+        var target = NetAddress.Parse("fd00:1::3");
+        var solicitedNode = new NetAddress(0xFF02_0000_0000_0000UL, 0x0000_0001_FF00_0000UL | (target.Lo & 0xFF_FFFFUL));
+        var icmp = new byte[24];
+        icmp[0] = 135;
+        target.WriteTo(icmp.AsSpan(8));
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(icmp.AsSpan(2), Offload.Tests.TestSupport.FrameBuilder.L4Checksum(src, solicitedNode, IpProtocol.IcmpV6, icmp));
+        var ip = Offload.Tests.TestSupport.FrameBuilder.Ip(src, solicitedNode, IpProtocol.IcmpV6, icmp, 255);
+        var frame = new byte[14 + ip.Length];
+        new MacAddress(0x3333_0000_0000UL | (uint)solicitedNode.Lo).WriteTo(frame);
+        Vm1.WriteTo(frame.AsSpan(6));
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(12), EtherType.IPv6);
+        ip.CopyTo(frame.AsSpan(14));
+
+        var r = bed.From("vm1", frame);
+        r.Result.IsResponse.Should().BeTrue();
+        bed.OutName(r.Result).Should().Be("vm1");
+        PacketParser.Parse(r.Frame, out var na);
+        na.IcmpType.Should().Be(136);
+        na.SrcIp.Should().Be(target);
+        MacAddress.Read(r.Frame.AsSpan(6)).Should().Be(Vm3, "the advertisement carries the peer's MAC from the policy");
+        bed.Switch.Backend.Count.Should().Be(0);
+    }
 }
