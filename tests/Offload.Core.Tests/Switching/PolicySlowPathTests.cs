@@ -318,4 +318,17 @@ public class PolicySlowPathTests
         MacAddress.Read(r.Frame.AsSpan(6)).Should().Be(Vm3, "the advertisement carries the peer's MAC from the policy");
         bed.Switch.Backend.Count.Should().Be(0);
     }
+
+    [Theory]
+    [InlineData("255.255.255.255")]
+    [InlineData("224.0.0.251")]
+    [InlineData("169.254.169.254")]
+    [InlineData("127.0.0.1")]
+    public void NonUnicastOrLinkLocalDestination_NeverSnatedToThePublicNetwork(string destination)
+    {
+        using var bed = new SwitchTestBed();
+        var r = bed.From("vm1", TestFrames.Udp("10.1.0.1", 68, destination, 67, srcMac: Vm1));
+        r.Result.Verdict.Should().Be(ActionVerdict.Drop);
+        r.Result.Reason.Should().Be(DropReason.NoRoute);
+    }
 }
