@@ -155,6 +155,11 @@ internal static class QuickMode
         }
         Loop();
         double before = Timing.Rate(Loop, RevalidationWorkload.Batch, Seconds);
+        double noPoll = Timing.Rate(w.SurvivorBatch, RevalidationWorkload.Batch, Seconds);
+        var pollTime = Stopwatch.StartNew();
+        for (int i = 0; i < 1000; i++)
+            w.Switch.Poll();
+        log.WriteLine($"P5 profile: Process(32)+Poll {before / 1e6:F3} Mpps, Process(32) alone {noPoll / 1e6:F3} Mpps, idle Poll() {pollTime.Elapsed.TotalMicroseconds / 1000:F1} us per call");
 
         var sw = Stopwatch.StartNew();
         var sync = w.Switch.ApplyPolicy(RevalidationWorkload.PolicyDenying("1"));
