@@ -63,6 +63,7 @@ public sealed partial class Datapath
                 if (_backend.TryLookup(completion.Key, out _, out var entry) && entry.Connection.IsNone)
                 {
                     Submit(FlowOperation.Remove(completion.Key));
+                    _dropFlows.Remove(completion.Key);
                     _flowsRemoved++;
                 }
                 return;

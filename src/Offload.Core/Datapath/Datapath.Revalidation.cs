@@ -25,15 +25,13 @@ public sealed partial class Datapath
         var run = new RevalidationRun(revalidator, _time.GetTimestamp());
         _revalidation = run;
         // Cached drop decisions may now be allowed: drop them from the fast path; their next packet re-decides.
-        foreach (var flow in _backend.Snapshot())
+        foreach (var key in _dropFlows)
         {
-            if (flow.Connection.IsNone)
-            {
-                Submit(FlowOperation.Remove(flow.Key));
-                run.DropFlowsRemoved++;
-                _flowsRemoved++;
-            }
+            Submit(FlowOperation.Remove(key));
+            run.DropFlowsRemoved++;
+            _flowsRemoved++;
         }
+        _dropFlows.Clear();
         _installEpoch++;
         return run.Done.Task;
     }

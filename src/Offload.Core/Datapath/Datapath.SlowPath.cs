@@ -153,6 +153,7 @@ public sealed partial class Datapath
             if (decision.InstallDropFlow && p.IsIp && !request.IsRelated && decision.Action.Program is not null)
             {
                 Submit(FlowOperation.Add(key, decision.Action, idleTimeout: _options.DropFlowIdleTimeout));
+                _dropFlows.Add(key);
                 _installEpoch++;
             }
             EmitDrop(ref frame, key, decision.Reason == DropReason.None ? DropReason.Policy : decision.Reason, PacketPath.Slow,

@@ -54,6 +54,7 @@ public sealed partial class Datapath : IDisposable
     private readonly Dictionary<FlowKey, PendingDecision> _pending = new();
     private readonly ConcurrentQueue<PendingDecision> _decided = new();
     private readonly Queue<FlowOperation> _deferredOps = new();
+    private readonly HashSet<FlowKey> _dropFlows = new(); // installed drop flows (untracked), for revalidation
 
     private readonly long[] _dropsByReason = new long[256];
     private long _frames, _fastFrames, _slowFrames, _forwarded, _dropped;

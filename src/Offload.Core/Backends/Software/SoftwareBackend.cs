@@ -40,6 +40,7 @@ public sealed class SoftwareBackend : FlowBackend
     private readonly TimeProvider _time;
     private readonly int[] _agingHandles;
     private int _agingCursor;
+    private int _agingFlows; // flows with an idle timeout: the aging scan runs only when there are some
     private bool _disposed;
 
     /// <summary>Creates a software backend.</summary>
@@ -100,6 +101,8 @@ public sealed class SoftwareBackend : FlowBackend
                 int id = _programs.Intern(op.Action.Program);
                 var entry = new FastPathEntry(id, op.Action.Nat, op.Connection, op.Direction, IdleSeconds(op.IdleTimeout));
                 var result = _table.TryAdd(op.Key, entry, _time.GetTimestamp(), out _);
+                if (result == FlowTableStatus.Added && entry.IdleTimeoutSeconds != 0)
+                    _agingFlows++;
                 if (result != FlowTableStatus.Added)
                 {
                     _programs.Release(id);
@@ -117,13 +120,19 @@ public sealed class SoftwareBackend : FlowBackend
                     break;
                 }
                 int id = _programs.Intern(op.Action.Program);
-                _table.TryUpdate(op.Key, new FastPathEntry(id, op.Action.Nat, op.Connection, op.Direction, IdleSeconds(op.IdleTimeout)));
+                var updated = new FastPathEntry(id, op.Action.Nat, op.Connection, op.Direction, IdleSeconds(op.IdleTimeout));
+                _table.TryUpdate(op.Key, updated);
                 _programs.Release(old.ProgramId);
+                _agingFlows += (updated.IdleTimeoutSeconds != 0 ? 1 : 0) - (old.IdleTimeoutSeconds != 0 ? 1 : 0);
                 break;
             }
             case FlowOperationKind.Remove:
                 if (_table.TryRemove(op.Key, out var removed))
+                {
                     _programs.Release(removed.ProgramId);
+                    if (removed.IdleTimeoutSeconds != 0)
+                        _agingFlows--;
+                }
                 else
                 {
                     status = FlowCompletionStatus.NotFound;
@@ -145,7 +154,7 @@ public sealed class SoftwareBackend : FlowBackend
             int n = 0;
             while (n < completions.Length && _completions.TryDequeue(out var c))
                 completions[n++] = c;
-            if (n < completions.Length && !_disposed)
+            if (n < completions.Length && !_disposed && _agingFlows > 0)
                 n += ScanAging(completions.Slice(n));
             return n;
         }
