@@ -26,15 +26,43 @@ public class SwitchPropertyTests
     // (SwitchPropertyFindingsTests: the skipped *SnatIcmp* tests); set true when un-skipping them.
     private const bool IcmpThroughSnat = false;
 
+    // Counts of what the samples exercised, so that a generator drifting into trivia fails the test.
+    private sealed class Coverage
+    {
+        private readonly Dictionary<string, int> _counts = new();
+
+        public void Add(string what)
+        {
+            lock (_counts)
+                _counts[what] = _counts.GetValueOrDefault(what) + 1;
+        }
+
+        public void Require(params string[] whats)
+        {
+            lock (_counts)
+                foreach (string w in whats)
+                    _counts.GetValueOrDefault(w).Should().BeGreaterThan(0, "the samples must exercise '{0}' (seen: {1})", w,
+                        string.Join(", ", _counts.Select(kv => $"{kv.Key}={kv.Value}")));
+        }
+
+        public override string ToString()
+        {
+            lock (_counts)
+                return string.Join(", ", _counts.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key}={kv.Value}"));
+        }
+    }
+
     // ---------------- 1. tenant isolation ----------------
 
     [Fact]
     public void Process_RandomPoliciesAndFrames_NeverDeliversAcrossUnpeeredNetworks()
     {
-        Gen.Int.Sample(CheckIsolation, iter: IsolationPolicies);
+        var coverage = new Coverage();
+        Gen.Int.Sample(seed => CheckIsolation(seed, coverage), iter: IsolationPolicies);
+        coverage.Require("local", "tunnel-out", "public-out", "from-tunnel", "from-public", "drop:no-route", "drop:spoofed-source", "fast");
     }
 
-    private static void CheckIsolation(int seed)
+    private static void CheckIsolation(int seed, Coverage coverage)
     {
         var r = new Random(seed);
         var policy = RandomPolicies.Valid(r);
@@ -48,7 +76,15 @@ public class SwitchPropertyTests
             sent.Add(input.ToString());
             var (result, output) = sw.Send(input);
             if (result.Verdict != ActionVerdict.Output || result.IsResponse)
+            {
+                coverage.Add("drop:" + result.Reason.Name());
                 continue;
+            }
+            coverage.Add(result.Path == PacketPath.Fast ? "fast" : "slow");
+            Parse(output, out var o, out _);
+            coverage.Add(sw.Switch.PortName(result.OutPort) != "uplink" ? "local" : o.Tunnel != TunnelKind.None ? "tunnel-out" : "public-out");
+            if (input.Port == "uplink")
+                coverage.Add(input.Description.StartsWith("public", StringComparison.Ordinal) ? "from-public" : "from-tunnel");
             string? problem = IsolationViolation(policy, sw, input, result, output, snatBindings);
             if (problem is not null)
                 Fail(seed, policy, sent, problem + $" (out {sw.Switch.PortName(result.OutPort)}, path {result.Path}, frame {Hex(output)})");
@@ -245,10 +281,12 @@ public class SwitchPropertyTests
     [Fact]
     public void Process_RepeatedAndReplyPackets_FastPathOutputEqualsSlowPathOutput()
     {
-        Gen.Int.Sample(CheckEquivalence, iter: EquivalencePolicies);
+        var coverage = new Coverage();
+        Gen.Int.Sample(seed => CheckEquivalence(seed, coverage), iter: EquivalencePolicies);
+        coverage.Require("forwarded", "reply-compared", "reply-from-tunnel", "reply-from-public", "reply-local", "dropped");
     }
 
-    private static void CheckEquivalence(int seed)
+    private static void CheckEquivalence(int seed, Coverage coverage)
     {
         var r = new Random(seed);
         var policy = RandomPolicies.Valid(r);
@@ -266,7 +304,11 @@ public class SwitchPropertyTests
             if (again.Result.Verdict != slow.Result.Verdict || again.Result.Reason != slow.Result.Reason)
                 Fail(seed, policy, sent, $"the repeated first packet got {again.Result.Verdict}/{again.Result.Reason.Name()} ({again.Result.Path}), the first {slow.Result.Verdict}/{slow.Result.Reason.Name()}");
             if (slow.Result.Verdict != ActionVerdict.Output)
+            {
+                coverage.Add("dropped");
                 continue;
+            }
+            coverage.Add("forwarded");
             if (again.Result.Path != PacketPath.Fast || again.Result.OutPort != slow.Result.OutPort || !again.Frame.AsSpan().SequenceEqual(slow.Frame))
                 Fail(seed, policy, sent, $"fast path ({again.Result.Path}, out {again.Result.OutPort}) {Hex(again.Frame)} != slow path (out {slow.Result.OutPort}) {Hex(slow.Frame)}");
 
@@ -284,6 +326,8 @@ public class SwitchPropertyTests
             if (r1.Result.Verdict != expected.Outcome.Verdict || r1.Result.OutPort != expected.Outcome.OutPort || r1.Result.Reason != expected.Outcome.Reason
                 || (expected.Outcome.Verdict == ActionVerdict.Output && !r1.Frame.AsSpan().SequenceEqual(expected.Frame)))
                 Fail(seed, policy, sent, $"fast reply {r1.Result.Verdict}/{r1.Result.OutPort}/{r1.Result.Reason.Name()} {Hex(r1.Frame)} != slow path {expected.Outcome} {Hex(expected.Frame)}");
+            coverage.Add("reply-compared");
+            coverage.Add(reply.Port != "uplink" ? "reply-local" : reply.Description.StartsWith("public", StringComparison.Ordinal) ? "reply-from-public" : "reply-from-tunnel");
             var r2 = sw.Send(reply);
             if (r2.Result.Path != PacketPath.Fast || r2.Result.Verdict != r1.Result.Verdict || r2.Result.OutPort != r1.Result.OutPort
                 || (r1.Result.Verdict == ActionVerdict.Output && !r2.Frame.AsSpan().SequenceEqual(r1.Frame)))
@@ -365,12 +409,14 @@ public class SwitchPropertyTests
     [Fact]
     public void ApplyPolicy_RandomChange_NextPacketGetsWhatAFreshSwitchWithTheNewPolicyGives()
     {
-        Gen.Int.Sample(CheckRevalidation, iter: RevalidationPolicies);
+        var coverage = new Coverage();
+        Gen.Int.Sample(seed => CheckRevalidation(seed, coverage), iter: RevalidationPolicies);
+        coverage.Require("forward->drop", "forward->forward", "drop->forward", "drop->drop", "kept-backend", "kept-snat-port");
     }
 
-    private sealed record Conn(Input First, Input Next, NetAddress Vip, ushort VipPort, byte Protocol, ushort? PublicPort, (NetAddress Ip, ushort Port)? Backend);
+    private sealed record Conn(bool Forwarded, Input First, Input Next, NetAddress Vip, ushort VipPort, byte Protocol, ushort? PublicPort, (NetAddress Ip, ushort Port)? Backend);
 
-    private static void CheckRevalidation(int seed)
+    private static void CheckRevalidation(int seed, Coverage coverage)
     {
         var r = new Random(seed);
         // Maglev only: a connection re-decided as new must pick what a fresh switch picks for the same tuple.
@@ -385,7 +431,7 @@ public class SwitchPropertyTests
             var out1 = sw.Send(first);
             if (out1.Result.Verdict != ActionVerdict.Output)
             {
-                conns.Add(new Conn(first, first, default, 0, 0, null, null));
+                conns.Add(new Conn(false, first, first, default, 0, 0, null, null));
                 continue;
             }
             string outPort = sw.Switch.PortName(out1.Result.OutPort)!;
@@ -408,7 +454,7 @@ public class SwitchPropertyTests
             Parse(out1.Frame, out var oo, out var oi);
             bool snat = outPort == "uplink" && oo.Tunnel == TunnelKind.None;
             bool lb = oi.DstIp != fi.DstIp || oi.DstPort != fi.DstPort;
-            conns.Add(new Conn(first, next, fi.DstIp, fi.DstPort, fi.Protocol, snat ? oi.SrcPort : null, lb ? (oi.DstIp, oi.DstPort) : null));
+            conns.Add(new Conn(true, first, next, fi.DstIp, fi.DstPort, fi.Protocol, snat ? oi.SrcPort : null, lb ? (oi.DstIp, oi.DstPort) : null));
         }
 
         var changed = Mutate(r, policy, out string mutation);
@@ -416,6 +462,7 @@ public class SwitchPropertyTests
             return;
         sent.Add("policy change: " + mutation);
         sw.Switch.ApplyPolicy(changed);
+        using var shared = new PropertySwitch(changed);
 
         foreach (var conn in conns)
         {
@@ -439,8 +486,13 @@ public class SwitchPropertyTests
                     }
                 }
             }
-            using var freshSwitch = new PropertySwitch(expectedPolicy);
+            // Connections have distinct tuples, so unpinned ones can share one fresh switch (SNAT ports are masked).
+            using var pinnedSwitch = pinned ? new PropertySwitch(expectedPolicy) : null;
+            var freshSwitch = pinnedSwitch ?? shared;
             var expected = freshSwitch.Send(conn.Next);
+            coverage.Add((conn.Forwarded ? "forward" : "drop") + "->" + (expected.Result.Verdict == ActionVerdict.Output ? "forward" : "drop"));
+            if (pinned)
+                coverage.Add("kept-backend");
             string context = $"{(pinned ? "pinned to its backend, " : "")}old switch {actual.Result.Path} {actual.Result.Verdict}/{sw.Switch.PortName(actual.Result.OutPort)}/{actual.Result.Reason.Name()} "
                 + $"vs fresh {expected.Result.Verdict}/{freshSwitch.Switch.PortName(expected.Result.OutPort)}/{expected.Result.Reason.Name()}";
             if (actual.Result.Verdict != expected.Result.Verdict || actual.Result.Reason != expected.Result.Reason
@@ -456,6 +508,7 @@ public class SwitchPropertyTests
                 Parse(actual.Frame, out _, out var a);
                 if (a.SrcPort != conn.PublicPort)
                     Fail(seed, policy, sent, $"the connection lost its SNAT port {conn.PublicPort} (now {a.SrcPort})", changed);
+                coverage.Add("kept-snat-port");
             }
         }
     }
