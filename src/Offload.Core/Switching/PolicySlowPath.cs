@@ -202,9 +202,10 @@ public sealed class PolicySlowPath : ISlowPath, IConnectionRevalidator, ISlowPat
         ushort publicPort;
         if (sticky is { } st)
         {
-            if (st.DstIp != snat.PublicIp || !snat.Ports.Contains(st.DstPort))
+            ushort bound = PublicPortOf(st);
+            if (st.DstIp != snat.PublicIp || !snat.Ports.Contains(bound))
                 return Dropped(DropReason.NoRoute);
-            publicPort = st.DstPort;
+            publicPort = bound;
         }
         else if (!allocate)
             return Dropped(DropReason.NoRoute);
@@ -241,6 +242,11 @@ public sealed class PolicySlowPath : ISlowPath, IConnectionRevalidator, ISlowPat
             replyInPort: target.Number, replyVni: network.Vni,
             reply: new FlowAction(policy.Program(new ProgramSpec(false, policy.GatewayMac, sender.Mac, false, target.MeterId, back, PortRegistry.Uplink))));
     }
+
+    // The SNAT port a reply tuple is addressed to: the destination port, or for ICMP queries the
+    // identifier, which a reply tuple carries in SrcPort (DstPort holds the reply type and code).
+    private static ushort PublicPortOf(in FlowKey reply) =>
+        reply.Protocol is IpProtocol.Icmp or IpProtocol.IcmpV6 ? reply.SrcPort : reply.DstPort;
 
     private static bool IsRoutableUnicast(NetAddress ip)
     {
@@ -354,7 +360,7 @@ public sealed class PolicySlowPath : ISlowPath, IConnectionRevalidator, ISlowPat
                 foreach (var (k, allocator) in _snat)
                 {
                     if (k.PublicIp == reply.DstIp)
-                        allocator.Release(original.Protocol, reply.DstPort);
+                        allocator.Release(original.Protocol, PublicPortOf(reply));
                 }
             }
         }

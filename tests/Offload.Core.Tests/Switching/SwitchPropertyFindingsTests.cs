@@ -17,7 +17,7 @@ public class SwitchPropertyFindingsTests
 
     // An SNAT'd ICMP echo keeps its public identifier in the reply tuple's *source* port (FlowKey.TryInvert keeps
     // the identifier and puts the reply type in DstPort), but the sticky SNAT check reads the destination port.
-    [Fact(Skip = "bug: PolicySlowPath.Derive reads an ICMP connection's SNAT identifier from sticky.DstPort (the reply type/code), so revalidation removes every SNAT'd ping")]
+    [Fact]
     public void ApplyPolicy_UnchangedPolicy_KeepsSnatIcmpConnectionAndIdentifier()
     {
         using var bed = new SwitchTestBed();
@@ -36,7 +36,7 @@ public class SwitchPropertyFindingsTests
 
     // Same root cause, seen through the slow path: a known SNAT'd ping that reaches the slow path (a flow not
     // offloaded yet, or evicted) is dropped as no-route, while the fast path delivers its replies.
-    [Fact(Skip = "bug: PolicySlowPath.Decide drops a known SNAT'd ICMP connection as no-route (sticky identifier read from DstPort)")]
+    [Fact]
     public void Decide_KnownSnatIcmpConnectionReply_ForwardsLikeTheFastPath()
     {
         using var bed = new SwitchTestBed();
@@ -59,7 +59,7 @@ public class SwitchPropertyFindingsTests
 
     // Release gives back reply.DstPort, which for ICMP is the reply type/code, not the identifier: every
     // SNAT'd ping leaks its public identifier until the range is exhausted.
-    [Fact(Skip = "bug: PolicySlowPath.Release frees reply.DstPort for ICMP (type/code), never the SNAT identifier, so ICMP SNAT identifiers leak")]
+    [Fact]
     public void ConnectionExpiry_SnatIcmp_IdentifierReturnedToThePool()
     {
         using var bed = new SwitchTestBed(PolicyYaml.Replace("ports: \"1024-65535\"", "ports: \"40000-40000\""));

@@ -24,7 +24,7 @@ public class SwitchPropertyTests
 
     // Pings to public addresses are left out of properties 2 and 3 until the ICMP SNAT bug is fixed
     // (SwitchPropertyFindingsTests: the skipped *SnatIcmp* tests); set true when un-skipping them.
-    private const bool IcmpThroughSnat = false;
+    private const bool IcmpThroughSnat = true;
 
     // Counts of what the samples exercised, so that a generator drifting into trivia fails the test.
     private sealed class Coverage
