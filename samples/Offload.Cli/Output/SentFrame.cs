@@ -5,7 +5,7 @@ using Offload.Packets;
 namespace Offload.Cli.Output;
 
 /// <summary>The inner headers of a frame as it was sent (what <c>out</c> shows).</summary>
-internal readonly record struct SentHeaders(MacAddress? SrcMac, MacAddress? DstMac, NetAddress SrcIp, ushort? SrcPort, NetAddress DstIp, ushort? DstPort);
+internal readonly record struct SentHeaders(MacAddress? SrcMac, MacAddress? DstMac, NetAddress SrcIp, ushort? SrcPort, NetAddress DstIp, ushort? DstPort, byte Protocol = 0);
 
 /// <summary>The outer headers of an encapsulated frame as sent.</summary>
 internal sealed record SentEncap(string Type, uint Vni, NetAddress OuterSrc, NetAddress OuterDst, MacAddress OuterDstMac);
@@ -48,6 +48,6 @@ internal sealed record SentFrame(SentHeaders? Headers, SentEncap? Encap, string?
     private static SentHeaders Read(in ParsedPacket p)
     {
         bool ports = p.IsIp && p.HasPorts;
-        return new SentHeaders(p.SrcMac, p.DstMac, p.SrcIp, ports ? p.SrcPort : null, p.DstIp, ports ? p.DstPort : null);
+        return new SentHeaders(p.SrcMac, p.DstMac, p.SrcIp, ports ? p.SrcPort : null, p.DstIp, ports ? p.DstPort : null, p.IsIp ? p.Protocol : (byte)0);
     }
 }

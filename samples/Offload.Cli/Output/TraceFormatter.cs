@@ -95,7 +95,10 @@ internal sealed class TraceFormatter
             sb.Append(" | out ");
             if (h.SrcMac is { } sm && h.DstMac is { } dm)
                 sb.Append(CultureInfo.InvariantCulture, $"{sm} > {dm} ");
-            sb.Append(Endpoint(h.SrcIp, h.SrcPort)).Append(" > ").Append(Endpoint(h.DstIp, h.DstPort));
+            if (h.Protocol is IpProtocol.Icmp or IpProtocol.IcmpV6)
+                sb.Append(Endpoint(h.SrcIp, null)).Append(" > ").Append(Endpoint(h.DstIp, null));
+            else
+                sb.Append(Endpoint(h.SrcIp, h.SrcPort)).Append(" > ").Append(Endpoint(h.DstIp, h.DstPort));
         }
         if (e.Sent.Encap is { } x)
             sb.Append(CultureInfo.InvariantCulture, $" | {x.Type} vni {x.Vni} {x.OuterSrc} > {x.OuterDst} ({x.OuterDstMac})");
@@ -116,7 +119,7 @@ internal sealed class TraceFormatter
 
     private static string Endpoint(NetAddress ip, ushort? port)
     {
-        string a = ip.IsNone ? "?" : ip.IsV4 ? ip.ToString() : $"[{ip}]";
+        string a = ip.IsNone ? "?" : ip.IsV4 || port is null ? ip.ToString() : $"[{ip}]";
         return port is { } p ? string.Create(CultureInfo.InvariantCulture, $"{a}:{p}") : a;
     }
 
