@@ -38,7 +38,19 @@ public sealed class ActionProgram : IEquatable<ActionProgram>
     public static ActionProgramBuilder CreateBuilder() => new();
 
     /// <summary>A program that drops every frame for <paramref name="reason"/>.</summary>
-    public static ActionProgram Drop(DropReason reason) => CreateBuilder().Drop(reason).Build();
+    public static ActionProgram Drop(DropReason reason)
+    {
+        // One shared program per reason: drop decisions are frequent on the slow path and all alike.
+        var cached = Volatile.Read(ref DropPrograms[(byte)reason]);
+        if (cached is null)
+        {
+            cached = CreateBuilder().Drop(reason).Build();
+            Volatile.Write(ref DropPrograms[(byte)reason], cached);
+        }
+        return cached;
+    }
+
+    private static readonly ActionProgram?[] DropPrograms = new ActionProgram?[256];
 
     /// <summary>Output or drop.</summary>
     public ActionVerdict Verdict { get; }

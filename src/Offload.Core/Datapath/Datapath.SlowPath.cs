@@ -192,6 +192,7 @@ public sealed partial class Datapath
         timeout = 0;
         reason = DropReason.None;
         bool created = false;
+    Create:
         if (connection.IsNone || !_conntrack.Contains(connection))
         {
             FlowKey replyKey;
@@ -231,6 +232,12 @@ public sealed partial class Datapath
         else
         {
             var update = _conntrack.Update(connection, direction, in p);
+            if (update.Verdict == ConntrackVerdict.Reopen)
+            {
+                // A SYN re-opened a closing connection: the old entry is gone (its flows with it); start anew.
+                connection = ConnectionId.None;
+                goto Create;
+            }
             state = update.State;
             timeout = update.TimeoutSeconds;
             if (update.IsInvalid || update.Verdict == ConntrackVerdict.NotFound)

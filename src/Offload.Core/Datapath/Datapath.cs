@@ -247,9 +247,11 @@ public sealed partial class Datapath : IDisposable
         if (!entry.Connection.IsNone)
         {
             var update = _conntrack.Update(entry.Connection, entry.Direction, in p);
-            if (update.Verdict == ConntrackVerdict.NotFound)
+            if (update.Verdict is ConntrackVerdict.NotFound or ConntrackVerdict.Reopen)
             {
-                Submit(FlowOperation.Remove(_keys[i]));
+                // Gone, or re-opened by this SYN (the old entry and its flows are removed): decide it afresh.
+                if (update.Verdict == ConntrackVerdict.NotFound)
+                    Submit(FlowOperation.Remove(_keys[i]));
                 return false;
             }
             state = update.State;

@@ -25,6 +25,7 @@ public sealed class CompiledPolicy
     private readonly CompiledPort?[] _localPorts = new CompiledPort?[ushort.MaxValue + 1];
     private readonly bool[,] _reach;
     private readonly ConcurrentDictionary<ProgramSpec, ActionProgram> _programs = new();
+    private readonly ConcurrentDictionary<(CompiledHost Host, CompiledNetwork Network), EncapTemplate> _tunnels = new();
 
     /// <summary>Compiles <paramref name="snapshot"/>, numbering its local ports in <paramref name="ports"/>.</summary>
     public CompiledPolicy(PolicySnapshot snapshot, PortRegistry ports)
@@ -170,7 +171,8 @@ public sealed class CompiledPolicy
 
     /// <summary>The tunnel template from this host to <paramref name="host"/> for traffic of <paramref name="network"/>.</summary>
     public EncapTemplate TunnelTo(CompiledHost host, CompiledNetwork network) =>
-        new(network.Config.Tunnel, network.Vni, HostUnderlay.Mac, host.Underlay.Mac, HostUnderlay.Ip, host.Underlay.Ip);
+        _tunnels.GetOrAdd((host, network), static (k, self) =>
+            new EncapTemplate(k.Network.Config.Tunnel, k.Network.Vni, self.HostUnderlay.Mac, k.Host.Underlay.Mac, self.HostUnderlay.Ip, k.Host.Underlay.Ip), this);
 
     /// <summary>True when the security group of <paramref name="port"/> lets a new inbound connection in (claim S1).</summary>
     public static bool SecurityGroupAllows(CompiledPort port, NetAddress source, byte protocol, ushort dstPort)

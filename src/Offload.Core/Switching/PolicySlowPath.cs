@@ -195,8 +195,9 @@ public sealed class PolicySlowPath : ISlowPath, IConnectionRevalidator, ISlowPat
         if (policy.NetworkContaining(dst) is not null || policy.IsVip(dst))
             return Dropped(DropReason.NoRoute); // inside some network but nobody there (or a VIP this network may not use)
 
-        // The public network: SNAT to the network's public address (C11).
-        if (!policy.Snat.TryGetValue(network.Config.Name, out var snat))
+        // The public network: SNAT to the network's public address (C11) — never for broadcast,
+        // multicast, loopback or link-local destinations, which have no business leaving the host.
+        if (!IsRoutableUnicast(dst) || !policy.Snat.TryGetValue(network.Config.Name, out var snat))
             return Dropped(DropReason.NoRoute);
         ushort publicPort;
         if (sticky is { } st)
@@ -239,6 +240,20 @@ public sealed class PolicySlowPath : ISlowPath, IConnectionRevalidator, ISlowPat
             forward: new FlowAction(policy.Program(new ProgramSpec(true, policy.GatewayMac, target.Mac, false, 0, null, target.Number))),
             replyInPort: target.Number, replyVni: network.Vni,
             reply: new FlowAction(policy.Program(new ProgramSpec(false, policy.GatewayMac, sender.Mac, false, target.MeterId, back, PortRegistry.Uplink))));
+    }
+
+    private static bool IsRoutableUnicast(NetAddress ip)
+    {
+        if (ip.IsV4)
+        {
+            uint v = ip.V4;
+            byte first = (byte)(v >> 24);
+            return first is not (0 or 127) && first < 224 && (v & 0xFFFF_0000) != 0xA9FE_0000; // 0/8, 127/8, 224/3, 169.254/16
+        }
+        byte top = (byte)(ip.Hi >> 56);
+        bool linkLocal = (ip.Hi >> 54) == (0xFE80UL >> 6);
+        bool loopbackOrUnspecified = ip.Hi == 0 && ip.Lo <= 1;
+        return top != 0xFF && !linkLocal && !loopbackOrUnspecified;
     }
 
     private static Derivation Forwarded(in FlowKey translated, in FlowAction forward, ushort replyInPort, uint replyVni, in FlowAction reply)

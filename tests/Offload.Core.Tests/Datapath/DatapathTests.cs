@@ -344,4 +344,29 @@ public class DatapathTests
         bed.Datapath.Poll();
         bed.Backend.Count.Should().Be(0, "no removal is lost to back-pressure (a lost removal is a stale allow)");
     }
+
+    [Fact]
+    public void Process_SynAfterClose_ReopensConnectionWithFreshFlows()
+    {
+        using var bed = new DatapathTestBed();
+        Tcp(Vm1, "10.1.0.1", 40000, "10.1.0.2", 80, syn: true);
+        Tcp(Vm2, "10.1.0.2", 80, "10.1.0.1", 40000, syn: true, ack: true);
+        Tcp(Vm1, "10.1.0.1", 40000, "10.1.0.2", 80, ack: true).State.Should().Be(ConnState.Established);
+        Tcp(Vm1, "10.1.0.1", 40000, "10.1.0.2", 80, fin: true, ack: true);
+        Tcp(Vm2, "10.1.0.2", 80, "10.1.0.1", 40000, fin: true, ack: true);
+        Tcp(Vm1, "10.1.0.1", 40000, "10.1.0.2", 80, ack: true).State.Should().Be(ConnState.TimeWait);
+        int decisions = bed.Policy.Calls;
+
+        var syn = Tcp(Vm1, "10.1.0.1", 40000, "10.1.0.2", 80, syn: true, seq: 777777);
+        syn.Verdict.Should().Be(ActionVerdict.Output);
+        syn.State.Should().Be(ConnState.SynSent, "a new SYN re-opens a TIME_WAIT connection as a new one");
+        bed.Policy.Calls.Should().Be(decisions + 1, "the re-opened connection is decided afresh");
+        Tcp(Vm2, "10.1.0.2", 80, "10.1.0.1", 40000, syn: true, ack: true).Path.Should().Be(PacketPath.Fast);
+        bed.Datapath.Conntrack.Count.Should().Be(1);
+        bed.Backend.Count.Should().Be(2);
+
+        FrameResult Tcp(ushort port, string src, ushort sp, string dst, ushort dp, bool syn = false, bool ack = false, bool fin = false, uint seq = 1000) =>
+            bed.Send(port, TestFrames.Tcp(src, sp, dst, dp, syn: syn, ack: ack, fin: fin, seq: seq,
+                srcMac: port == Vm2 ? TestFrames.Vm2Mac : TestFrames.Vm1Mac)).Result;
+    }
 }
