@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Offload.Cli.Commands;
 using Offload.Cli.Demo;
 
 namespace Offload.Cli;
@@ -11,13 +12,29 @@ public static class Program
     {
         var root = new RootCommand("Offload: host virtual switching with a per-connection fast path.");
         root.Subcommands.Add(DemoCommand.Create());
+        root.Subcommands.Add(TraceCommand.Create());
+        root.Subcommands.Add(TableCommands.CreateFlows());
+        root.Subcommands.Add(TableCommands.CreateConntrack());
+        root.Subcommands.Add(TableCommands.CreateStats());
+        root.Subcommands.Add(PolicyCommand.Create());
         var result = root.Parse(args);
         if (result.Errors.Count > 0)
         {
             // One clear line on stderr, non-zero exit (System.CommandLine would print help as well).
             Console.Error.WriteLine($"offload: {result.Errors[0].Message}");
-            return 2;
+            return CliException.BadArguments;
         }
-        return result.Invoke();
+        try
+        {
+            return result.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        catch (CliException ex)
+        {
+            Console.Out.Flush();
+            Console.Error.WriteLine($"offload: {ex.Message}");
+            foreach (string line in ex.Details)
+                Console.Error.WriteLine(line);
+            return ex.ExitCode;
+        }
     }
 }

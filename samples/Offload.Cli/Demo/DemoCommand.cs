@@ -1,25 +1,28 @@
 using System.CommandLine;
 using System.Globalization;
-using Offload.Backends.Software;
-using Offload.Conntrack;
-using Offload.Datapath;
-using Offload.Packets;
+using Offload.Cli.Commands;
+using Offload.Cli.Output;
+using Offload.Cli.Replay;
+using Offload.Policy;
+using Offload.Switching;
 
 namespace Offload.Cli.Demo;
 
 /// <summary>
-/// <c>offload demo</c>: generated traffic through the datapath on a built-in topology — TCP
-/// connections with handshake, data and close, a load-balanced VIP, UDP to a VM on another host over
-/// VXLAN and its replies, ICMP echo, a denied SSH attempt and malformed input — then the flow table,
-/// conntrack table and counters.
+/// <c>offload demo</c>: the bundled policy (<c>demo-policy.yaml</c>) and generated traffic through a virtual switch with
+/// the in-process policy slow path — ARP answered, same-host delivery, VXLAN and GRE to another host and back, a
+/// load-balanced VIP, SNAT to the public network, ACL and security-group drops, a QoS burst, a policy change with
+/// revalidation, and malformed frames — then what happened per claim, the flow table, conntrack and the counters.
 /// </summary>
 internal static class DemoCommand
 {
+    private const string PolicyResource = "Offload.Cli.Demo.demo-policy.yaml";
+
     public static Command Create()
     {
         var connections = new Option<int>("--connections")
         {
-            Description = "TCP connections to open between the local VMs (1-100000).",
+            Description = "TCP connections to open between the local VMs vm1 and vm2 (1-100000).",
             DefaultValueFactory = _ => 50,
         };
         connections.Validators.Add(r =>
@@ -33,104 +36,92 @@ internal static class DemoCommand
             Description = "Rows of each table to print (0 = all).",
             DefaultValueFactory = _ => 12,
         };
-        var command = new Command("demo", "Run generated traffic through the datapath and print its tables and counters.");
+        var command = new Command("demo",
+            "Run generated traffic for a bundled policy through the virtual switch (software fast path, in-process policy slow path) " +
+            "and print what happened per claim, the flow table, the conntrack table and the counters.");
         command.Options.Add(connections);
         command.Options.Add(rows);
-        command.SetAction(parse => Run(parse.GetValue(connections), parse.GetValue(rows), Console.Out));
+        command.SetAction(parse =>
+        {
+            using var stdout = Stdout.Open();
+            return Run(parse.GetValue(connections), parse.GetValue(rows), stdout);
+        });
         return command;
+    }
+
+    /// <summary>The bundled policy's YAML text.</summary>
+    public static string PolicyYaml()
+    {
+        using var stream = typeof(DemoCommand).Assembly.GetManifestResourceStream(PolicyResource)
+            ?? throw new InvalidOperationException($"Embedded resource {PolicyResource} is missing.");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
     }
 
     public static int Run(int connectionCount, int rows, TextWriter output)
     {
-        var topology = new DemoTopology();
-        var sink = new CountingSink();
-        using var backend = new SoftwareBackend(new SoftwareBackendOptions { Capacity = 1 << 16 });
-        using var datapath = new Datapath.Datapath(new DatapathOptions(), new DemoSlowPath(topology), backend, sink);
-        datapath.AddPort(DemoTopology.Vm1Port, "vm1", DemoTopology.Vni);
-        datapath.AddPort(DemoTopology.Vm2Port, "vm2", DemoTopology.Vni);
-        datapath.AddUplink(DemoTopology.UplinkPort);
+        string yaml = PolicyYaml();
+        var loaded = PolicyLoader.Load(yaml);
+        if (loaded.Snapshot is null)
+            throw PolicyFile.Invalid("the bundled demo policy", loaded.Errors);
+        var policy = loaded.Snapshot;
 
-        output.WriteLine("slow path: in-process (the demo's built-in routing; the policy slow path is not in this build yet)");
-        output.WriteLine($"backend:   {backend.Name} (capacity {backend.Capabilities.MaxFlows:N0} flows)");
+        var options = new VirtualSwitchOptions { Backend = { Capacity = 1 << 16 } };
+        using var session = new ReplaySession(policy, new DateTimeOffset(2025, 1, 1, 0, 0, 0, TimeSpan.Zero), options);
+        var run = new DemoRun(session);
+        var vswitch = session.Switch;
 
-        var traffic = new DemoTraffic(topology, datapath);
-        traffic.TcpConnections(connectionCount, dataSegments: 4, closeEvery: 2);
-        traffic.LoadBalancedConnections(8);
-        traffic.UdpToRemoteHost(16, repliesOverVxlan: 3);
-        traffic.Ping(5);
-        traffic.DeniedSsh(3);
+        output.WriteLine("slow path: in-process policy (bundled demo policy)");
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"backend:   {vswitch.Backend.Name} (capacity {vswitch.Backend.Capabilities.MaxFlows:N0} flows)"));
+        output.WriteLine($"policy:    {Describe(policy)}");
+
+        var traffic = new DemoTraffic(run);
+        traffic.Arp();
+        traffic.SameHost(connectionCount);
+        traffic.Tunnels();
+        traffic.LoadBalancer(8);
+        traffic.Snat();
+        traffic.Acl();
+        traffic.SecurityGroup();
+        traffic.Qos();
+        traffic.PolicyChange(yaml);
         traffic.BadInput();
-        datapath.Poll();
 
-        var stats = datapath.GetStats();
-        output.WriteLine($"traffic:   {stats.Frames:N0} frames: {stats.FastPathFrames:N0} fast path, {stats.SlowPathFrames:N0} slow path " +
-                         $"({100.0 * stats.FastPathFrames / Math.Max(1, stats.Frames):F1}% fast)");
+        var stats = vswitch.Datapath.GetStats();
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"traffic:   {stats.Frames:N0} frames: {stats.FastPathFrames:N0} fast path, {stats.SlowPathFrames:N0} slow path ({100.0 * stats.FastPathFrames / Math.Max(1, stats.Frames):F1}% fast)"));
         output.WriteLine();
-        PrintFlows(backend, datapath, rows, output);
+        output.WriteLine("== what happened (claim: scenario [frames: fast/slow path, drops]; selected frames as 'offload trace' prints them) ==");
+        foreach (var s in run.Scenarios)
+        {
+            output.WriteLine($"{s.Claim,-10} {s.Title} [{s.Frames} frames: {s.Fast} fast, {s.Frames - s.Fast} slow, {s.Dropped} dropped]");
+            foreach (string note in s.Notes)
+                output.WriteLine($"{"",-10} {note}");
+            foreach (var e in s.Examples)
+                output.WriteLine($"{"",-10} {TraceFormatter.Text(e)}");
+        }
         output.WriteLine();
-        PrintConntrack(datapath.Conntrack, rows, output);
+
+        var flows = Tables.SortedFlows(vswitch);
+        output.WriteLine($"== flow table: {flows.Count} flows, busiest first (like ovs-appctl dpctl/dump-flows) ==");
+        Tables.WriteFlows(output, vswitch, session.Clock, json: false, rows);
         output.WriteLine();
-        PrintCounters(stats, sink, datapath, output);
+        output.WriteLine($"== conntrack: {vswitch.Conntrack.Count} connections (like conntrack -L) ==");
+        Tables.WriteConntrack(output, vswitch, json: false, rows);
+        output.WriteLine();
+        output.WriteLine("== counters ==");
+        Tables.WriteStats(output, vswitch, run.Counter.ByPort, json: false);
         return 0;
     }
 
-    private static void PrintFlows(SoftwareBackend backend, Datapath.Datapath datapath, int rows, TextWriter output)
+    private static string Describe(PolicySnapshot p)
     {
-        var flows = backend.Snapshot().OrderByDescending(f => f.Stats.Packets).ThenBy(f => f.Key.ToString(), StringComparer.Ordinal).ToList();
-        output.WriteLine($"== flow table: {flows.Count} flows (busiest first) ==");
-        output.WriteLine($"{"in",-7} {"vni",4} {"proto",-6} {"src",-21} {"dst",-21} {"pkts",6} {"bytes",8}  action");
-        foreach (var f in Take(flows, rows))
-        {
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{datapath.PortName(f.Key.InPort),-7} {f.Key.Vni,4} {IpProtocol.Name(f.Key.Protocol),-6} {f.Key.SrcIp + ":" + f.Key.SrcPort,-21} {f.Key.DstIp + ":" + f.Key.DstPort,-21} {f.Stats.Packets,6} {f.Stats.Bytes,8}  {f.Action}"));
-        }
-        More(flows.Count, rows, output);
-    }
-
-    private static void PrintConntrack(ConntrackTable conntrack, int rows, TextWriter output)
-    {
-        var entries = conntrack.Snapshot().OrderBy(c => c.Original.ToString(), StringComparer.Ordinal).ToList();
-        output.WriteLine($"== conntrack: {entries.Count} connections ==");
-        foreach (var group in entries.GroupBy(e => e.State).OrderBy(g => g.Key))
-            output.WriteLine($"   {group.Key.Name(),-12} {group.Count()}");
-        foreach (var c in Take(entries, rows))
-        {
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{IpProtocol.Name(c.Protocol),-5} {(int)c.TimeoutRemaining.TotalSeconds,7} {c.State.Name(),-12} src={c.Original.SrcIp} dst={c.Original.DstIp} sport={c.Original.SrcPort} dport={c.Original.DstPort} packets={c.OriginalPackets} " +
-                $"src={c.Reply.SrcIp} dst={c.Reply.DstIp} sport={c.Reply.SrcPort} dport={c.Reply.DstPort} packets={c.ReplyPackets}{(c.Assured ? " [ASSURED]" : "")} zone={c.Original.Vni}"));
-        }
-        More(entries.Count, rows, output);
-    }
-
-    private static void PrintCounters(DatapathStats stats, CountingSink sink, Datapath.Datapath datapath, TextWriter output)
-    {
-        output.WriteLine("== counters ==");
-        output.WriteLine($"frames {stats.Frames}, forwarded {stats.Forwarded}, dropped {stats.Dropped}");
-        output.WriteLine($"fast path {stats.FastPathFrames}, slow path {stats.SlowPathFrames}");
-        output.WriteLine($"flows installed {stats.FlowsInstalled}, removed {stats.FlowsRemoved}, install failures {stats.FlowInstallFailures}, in table {stats.Flows}");
-        output.WriteLine($"connections tracked {stats.Connections}");
-        foreach (var (port, count) in sink.OutByPort.OrderBy(p => p.Key))
-            output.WriteLine($"out {datapath.PortName(port) ?? port.ToString(CultureInfo.InvariantCulture)}: {count}");
-        foreach (var (reason, count) in stats.DropsByReason.OrderBy(d => d.Key))
-            output.WriteLine($"drop {reason.Name()}: {count}");
-    }
-
-    private static IEnumerable<T> Take<T>(List<T> list, int rows) => rows <= 0 ? list : list.Take(rows);
-
-    private static void More(int count, int rows, TextWriter output)
-    {
-        if (rows > 0 && count > rows)
-            output.WriteLine($"... {count - rows} more (--rows 0 for all)");
-    }
-
-    private sealed class CountingSink : IFrameSink
-    {
-        public Dictionary<ushort, long> OutByPort { get; } = new();
-
-        public void OnFrame(in FrameResult result, ReadOnlySpan<byte> frame)
-        {
-            if (result.Verdict == Actions.ActionVerdict.Output)
-                OutByPort[result.OutPort] = OutByPort.GetValueOrDefault(result.OutPort) + 1;
-        }
+        var networks = string.Join(", ", p.Networks.Select(n => $"{n.Name} {(n.Tunnel == Actions.TunnelType.Gre ? "gre" : "vxlan")} vni {n.Vni}"));
+        var local = p.Ports.Where(p.IsLocal).Select(x => x.Name);
+        var remote = p.Ports.Where(x => !p.IsLocal(x)).Select(x => $"{x.Name}@{x.Host}");
+        return $"{p.Host.Name}; networks {networks}{(p.Peerings.Length > 0 ? " (peered)" : "")}; local ports {string.Join(", ", local)}; " +
+               $"remote {string.Join(", ", remote)}; {p.Acl.Rules.Length} ACL rule, {p.SecurityGroups.Length} security group, " +
+               $"{p.LoadBalancers.Length} load balancer, SNAT to {string.Join(", ", p.Snat.Select(s => s.PublicIp))}, QoS on {string.Join(", ", p.Qos.Select(q => q.Port))}";
     }
 }

@@ -4,7 +4,7 @@ using Offload.Packets;
 
 namespace Offload.Cli.Demo;
 
-/// <summary>Builds the demo's generated traffic: Ethernet/IPv4 frames with valid checksums, and VXLAN around them.</summary>
+/// <summary>Builds the demo's generated traffic: Ethernet/IPv4 frames with valid checksums, ARP requests, and VXLAN or GRE around them.</summary>
 internal static class DemoFrames
 {
     public static byte[] Tcp(MacAddress srcMac, MacAddress dstMac, NetAddress src, ushort srcPort, NetAddress dst, ushort dstPort,
@@ -59,6 +59,36 @@ internal static class DemoFrames
         BinaryPrimitives.WriteUInt32BigEndian(l4.AsSpan(12), vni << 8);
         inner.CopyTo(l4.AsSpan(16));
         return Ipv4(srcMac, dstMac, src, dst, IpProtocol.Udp, l4);
+    }
+
+    /// <summary>Another host's switch sending <paramref name="inner"/> to us over GRE (key = VNI, Ethernet payload).</summary>
+    public static byte[] Gre(byte[] inner, uint vni, MacAddress srcMac, MacAddress dstMac, NetAddress src, NetAddress dst)
+    {
+        var l4 = new byte[8 + inner.Length];
+        BinaryPrimitives.WriteUInt16BigEndian(l4, 0x2000); // K: a key follows
+        BinaryPrimitives.WriteUInt16BigEndian(l4.AsSpan(2), EtherType.TransparentEthernetBridging);
+        BinaryPrimitives.WriteUInt32BigEndian(l4.AsSpan(4), vni);
+        inner.CopyTo(l4.AsSpan(8));
+        return Ipv4(srcMac, dstMac, src, dst, IpProtocol.Gre, l4);
+    }
+
+    /// <summary>An ARP who-has broadcast, padded to the Ethernet minimum as a NIC sends it.</summary>
+    public static byte[] ArpRequest(MacAddress senderMac, NetAddress senderIp, NetAddress targetIp)
+    {
+        var frame = new byte[60];
+        MacAddress.Broadcast.WriteTo(frame);
+        senderMac.WriteTo(frame.AsSpan(6));
+        BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(12), EtherType.Arp);
+        var arp = frame.AsSpan(14);
+        BinaryPrimitives.WriteUInt16BigEndian(arp, 1); // Ethernet
+        BinaryPrimitives.WriteUInt16BigEndian(arp.Slice(2), EtherType.IPv4);
+        arp[4] = 6;
+        arp[5] = 4;
+        BinaryPrimitives.WriteUInt16BigEndian(arp.Slice(6), 1); // request
+        senderMac.WriteTo(arp.Slice(8));
+        senderIp.WriteTo(arp.Slice(14));
+        targetIp.WriteTo(arp.Slice(24));
+        return frame;
     }
 
     private static byte[] Ipv4(MacAddress srcMac, MacAddress dstMac, NetAddress src, NetAddress dst, byte protocol, byte[] l4)

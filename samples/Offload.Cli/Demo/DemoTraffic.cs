@@ -1,107 +1,247 @@
-using Offload.Datapath;
+using System.Diagnostics;
+using Offload.Cli.Output;
 using Offload.Packets;
+using Offload.Policy;
 
 namespace Offload.Cli.Demo;
 
-/// <summary>Generates the demo's traffic and feeds it to the datapath in batches, as a port would.</summary>
-internal sealed class DemoTraffic(DemoTopology t, Datapath.Datapath datapath)
+/// <summary>
+/// The demo's traffic, one scenario per claim, built with the addresses of the bundled policy
+/// (<c>demo-policy.yaml</c>). Frames from VMs carry their port's MAC and frames from host-b come encapsulated to this
+/// host's underlay address, so every frame finds its ingress port by the same rule <c>offload trace</c> uses.
+/// </summary>
+internal sealed class DemoTraffic(DemoRun run)
 {
-    private readonly List<InputFrame> _batch = new();
+    private readonly record struct Vm(string Name, MacAddress Mac, NetAddress Ip, bool Local, bool Gre, uint Vni);
 
-    /// <summary>vm1 → vm2:80 connections: handshake, data both ways, and a FIN close for some.</summary>
-    public void TcpConnections(int count, int dataSegments, int closeEvery)
+    private static readonly MacAddress Gateway = MacAddress.Parse("02:00:00:00:ff:fe");
+    private static readonly MacAddress HostAMac = MacAddress.Parse("02:00:00:00:0a:01");
+    private static readonly MacAddress HostBMac = MacAddress.Parse("02:00:00:00:0b:01");
+    private static readonly NetAddress HostA = NetAddress.Parse("192.0.2.10");
+    private static readonly NetAddress HostB = NetAddress.Parse("192.0.2.11");
+    private static readonly NetAddress Vip = NetAddress.Parse("10.1.255.10");
+    private static readonly NetAddress PublicIp = NetAddress.Parse("203.0.113.5");
+    private static readonly NetAddress Internet = NetAddress.Parse("198.51.100.7");
+
+    private static readonly Vm Vm1 = new("vm1", MacAddress.Parse("02:00:00:01:00:01"), NetAddress.Parse("10.1.0.1"), true, false, 100);
+    private static readonly Vm Vm2 = new("vm2", MacAddress.Parse("02:00:00:01:00:02"), NetAddress.Parse("10.1.0.2"), true, false, 100);
+    private static readonly Vm Vm3 = new("vm3", MacAddress.Parse("02:00:00:01:00:03"), NetAddress.Parse("10.1.0.3"), false, false, 100);
+    private static readonly Vm Vm4 = new("vm4", MacAddress.Parse("02:00:00:02:00:04"), NetAddress.Parse("10.2.0.4"), true, true, 200);
+    private static readonly Vm Vm5 = new("vm5", MacAddress.Parse("02:00:00:02:00:05"), NetAddress.Parse("10.2.0.5"), false, true, 200);
+
+    /// <summary>The rule the mid-run policy change adds (S4): it denies the vm4 → vm5 connection on port 5201.</summary>
+    public const string AddedRule = "    - { priority: 50, action: deny, direction: egress, network: red, protocol: tcp, dstPorts: \"5201\" }\n";
+
+    public void Arp()
     {
-        for (int c = 0; c < count; c++)
-        {
-            ushort sport = (ushort)(40000 + c);
-            uint cs = 1000, ss = 9000;
-            Client(TcpFlags.Syn, cs++, 0, 0);
-            Server(TcpFlags.Syn | TcpFlags.Ack, ss++, cs, 0);
-            Client(TcpFlags.Ack, cs, ss, 0);
-            for (int d = 0; d < dataSegments; d++)
-            {
-                Client(TcpFlags.Ack | TcpFlags.Psh, cs, ss, 100);
-                cs += 100;
-                Server(TcpFlags.Ack | TcpFlags.Psh, ss, cs, 500);
-                ss += 500;
-            }
-            if (c % closeEvery == 0)
-            {
-                Client(TcpFlags.Fin | TcpFlags.Ack, cs++, ss, 0);
-                Server(TcpFlags.Fin | TcpFlags.Ack, ss++, cs, 0);
-                Client(TcpFlags.Ack, cs, ss, 0);
-            }
-            Flush();
+        var s = run.Begin("A1", "ARP from vm1 for a peer (vm2) and for an off-network address (its gateway): the switch answers, nothing is flooded");
+        s.Show(run.Send(DemoFrames.ArpRequest(Vm1.Mac, Vm1.Ip, Vm2.Ip)));
+        s.Show(run.Send(DemoFrames.ArpRequest(Vm1.Mac, Vm1.Ip, Internet)));
+    }
 
-            void Client(TcpFlags f, uint seq, uint ack, int len) =>
-                Add(DemoTopology.Vm1Port, DemoFrames.Tcp(t.Vm1Mac, t.GatewayMac, t.Vm1, sport, t.Vm2, 80, f, seq, ack, len));
-            void Server(TcpFlags f, uint seq, uint ack, int len) =>
-                Add(DemoTopology.Vm2Port, DemoFrames.Tcp(t.Vm2Mac, t.GatewayMac, t.Vm2, 80, t.Vm1, sport, f, seq, ack, len));
+    public void SameHost(int connections)
+    {
+        var s = run.Begin("C8", $"same host: {connections} TCP connections vm1 → vm2:80 (handshake, data, FIN close for every other one) and a ping");
+        for (int c = 0; c < connections; c++)
+        {
+            var entries = Tcp(Vm1, Vm2, (ushort)(40000 + c), 80, dataSegments: 4, close: c % 2 == 0);
+            if (c == 0)
+            {
+                s.Show(entries[0]);
+                s.Show(entries[1]);
+                s.Show(entries[4]);
+            }
+        }
+        for (ushort seq = 1; seq <= 3; seq++)
+        {
+            var ping = run.Send(DemoFrames.Echo(Vm1.Mac, Vm2.Mac, Vm1.Ip, Vm2.Ip, 7, seq, reply: false));
+            var pong = run.Send(DemoFrames.Echo(Vm2.Mac, Vm1.Mac, Vm2.Ip, Vm1.Ip, 7, seq, reply: true));
+            if (seq == 1)
+            {
+                s.Show(ping);
+                s.Show(pong);
+            }
         }
     }
 
-    /// <summary>vm1 → VIP:80, DNATed to a backend; the backend's replies are un-NATed.</summary>
-    public void LoadBalancedConnections(int count)
+    public void Tunnels()
     {
-        for (int c = 0; c < count; c++)
+        var s = run.Begin("C9 C12-C15", "other host: vm1 → vm3 over VXLAN (vni 100), vm1 → vm5 in the peered network over GRE (vni 200), replies decapsulated");
+        for (int i = 0; i < 8; i++)
+        {
+            var e = run.Send(DemoFrames.Udp(Vm1.Mac, Gateway, Vm1.Ip, 5353, Vm3.Ip, 53, 40));
+            if (i == 0)
+                s.Show(e);
+            if (i is 1 or 4)
+            {
+                var reply = FromHostB(Vm1, DemoFrames.Udp(Vm3.Mac, Gateway, Vm3.Ip, 53, Vm1.Ip, 5353, 80));
+                if (i == 1)
+                    s.Show(reply);
+            }
+        }
+        for (int i = 0; i < 4; i++)
+        {
+            var e = run.Send(DemoFrames.Udp(Vm1.Mac, Gateway, Vm1.Ip, 6000, Vm5.Ip, 6000, 100));
+            if (i == 0)
+                s.Show(e);
+            if (i == 1)
+                s.Show(FromHostB(Vm1, DemoFrames.Udp(Vm5.Mac, Gateway, Vm5.Ip, 6000, Vm1.Ip, 6000, 100)));
+        }
+        var gre = Tcp(Vm4, Vm5, 45000, 5201, dataSegments: 10, close: false);
+        s.Show(gre[0]);
+        s.Show(gre[1]);
+    }
+
+    public void LoadBalancer(int connections)
+    {
+        var s = run.Begin("C10", $"load balancer: {connections} connections vm1 → VIP 10.1.255.10:80, DNAT to a Maglev-chosen backend, replies un-NATed");
+        bool local = false, remote = false;
+        for (int c = 0; c < connections; c++)
         {
             ushort sport = (ushort)(50000 + c);
-            Add(DemoTopology.Vm1Port, DemoFrames.Tcp(t.Vm1Mac, t.GatewayMac, t.Vm1, sport, t.Vip, 80, TcpFlags.Syn, 1, 0, 0));
-            Flush();
+            var syn = run.Send(DemoFrames.Tcp(Vm1.Mac, Gateway, Vm1.Ip, sport, Vip, 80, TcpFlags.Syn, 1, 0, 0));
+            var backend = syn.Sent.Headers?.DstIp == Vm2.Ip ? Vm2 : Vm3;
+            var synAck = Send(backend, Vm1, DemoFrames.Tcp(backend.Mac, Gateway, backend.Ip, 8080, Vm1.Ip, sport, TcpFlags.Syn | TcpFlags.Ack, 500, 2, 0));
+            run.Send(DemoFrames.Tcp(Vm1.Mac, Gateway, Vm1.Ip, sport, Vip, 80, TcpFlags.Ack, 2, 501, 0));
+            run.Send(DemoFrames.Tcp(Vm1.Mac, Gateway, Vm1.Ip, sport, Vip, 80, TcpFlags.Ack | TcpFlags.Psh, 2, 501, 120));
+            if ((backend.Local && !local) || (!backend.Local && !remote))
+            {
+                s.Show(syn);
+                s.Show(synAck);
+                local |= backend.Local;
+                remote |= !backend.Local;
+            }
         }
     }
 
-    /// <summary>vm1 → vm3 (on host-b, VXLAN out of the uplink), and vm3's replies arriving over VXLAN.</summary>
-    public void UdpToRemoteHost(int packets, int repliesOverVxlan)
+    public void Snat()
     {
-        for (int i = 0; i < packets; i++)
-            Add(DemoTopology.Vm1Port, DemoFrames.Udp(t.Vm1Mac, t.GatewayMac, t.Vm1, 5353, t.Vm3, 53, 40));
-        for (int i = 0; i < repliesOverVxlan; i++)
+        var s = run.Begin("C11", "public network: vm1 → 198.51.100.7:443, SNAT to 203.0.113.5, and the reply from the public side");
+        const ushort sport = 41000;
+        var syn = s.Show(run.Send(DemoFrames.Tcp(Vm1.Mac, Gateway, Vm1.Ip, sport, Internet, 443, TcpFlags.Syn, 1, 0, 0)));
+        ushort publicPort = syn.Sent.Headers?.SrcPort ?? 0;
+        s.Show(run.Send(DemoFrames.Tcp(Gateway, HostAMac, Internet, 443, PublicIp, publicPort, TcpFlags.Syn | TcpFlags.Ack, 700, 2, 0)));
+        run.Send(DemoFrames.Tcp(Vm1.Mac, Gateway, Vm1.Ip, sport, Internet, 443, TcpFlags.Ack, 2, 701, 0));
+        for (int i = 0; i < 3; i++)
         {
-            var inner = DemoFrames.Udp(t.Vm3Mac, t.GatewayMac, t.Vm3, 53, t.Vm1, 5353, 120);
-            Add(DemoTopology.UplinkPort, DemoFrames.Vxlan(inner, DemoTopology.Vni, t.HostBMac, t.HostMac, t.HostBIp, t.HostIp, 49200));
+            run.Send(DemoFrames.Tcp(Vm1.Mac, Gateway, Vm1.Ip, sport, Internet, 443, TcpFlags.Ack | TcpFlags.Psh, (uint)(2 + 100 * i), 701, 100));
+            var back = run.Send(DemoFrames.Tcp(Gateway, HostAMac, Internet, 443, PublicIp, publicPort, TcpFlags.Ack | TcpFlags.Psh, 701, (uint)(102 + 100 * i), 400));
+            if (i == 2)
+                s.Show(back);
         }
-        Flush();
     }
 
-    /// <summary>vm2 pings vm1.</summary>
-    public void Ping(int count)
+    public void Acl()
     {
-        for (ushort s = 1; s <= count; s++)
+        var s = run.Begin("C6", "ACL: SSH inside blue is denied (first SYN decided by the slow path, the retries hit the cached drop flow)");
+        for (int i = 0; i < 3; i++)
         {
-            Add(DemoTopology.Vm2Port, DemoFrames.Echo(t.Vm2Mac, t.GatewayMac, t.Vm2, t.Vm1, 0x4242, s, reply: false));
-            Add(DemoTopology.Vm1Port, DemoFrames.Echo(t.Vm1Mac, t.GatewayMac, t.Vm1, t.Vm2, 0x4242, s, reply: true));
+            var e = run.Send(DemoFrames.Tcp(Vm1.Mac, Vm2.Mac, Vm1.Ip, 42000, Vm2.Ip, 22, TcpFlags.Syn, 1, 0, 0));
+            if (i is 0 or 2)
+                s.Show(e);
         }
-        Flush();
     }
 
-    /// <summary>vm1 tries SSH to vm2: denied, and the drop is cached in the fast path.</summary>
-    public void DeniedSsh(int attempts)
+    public void SecurityGroup()
     {
-        for (int i = 0; i < attempts; i++)
-            Add(DemoTopology.Vm1Port, DemoFrames.Tcp(t.Vm1Mac, t.GatewayMac, t.Vm1, 33333, t.Vm2, 22, TcpFlags.Syn, 7, 0, 0));
-        Flush();
+        var s = run.Begin("S1", "security group 'web' on vm2: unsolicited inbound denied, vm2's own outbound connection and its reply allowed");
+        s.Show(run.Send(DemoFrames.Udp(Vm1.Mac, Vm2.Mac, Vm1.Ip, 7000, Vm2.Ip, 9999, 20)));
+        s.Show(FromHostB(Vm2, DemoFrames.Tcp(Vm3.Mac, Gateway, Vm3.Ip, 43000, Vm2.Ip, 3306, TcpFlags.Syn, 1, 0, 0)));
+        s.Show(run.Send(DemoFrames.Tcp(Vm2.Mac, Gateway, Vm2.Ip, 44000, Vm3.Ip, 443, TcpFlags.Syn, 1, 0, 0)));
+        s.Show(FromHostB(Vm2, DemoFrames.Tcp(Vm3.Mac, Gateway, Vm3.Ip, 443, Vm2.Ip, 44000, TcpFlags.Syn | TcpFlags.Ack, 900, 2, 0)));
+        run.Send(DemoFrames.Tcp(Vm2.Mac, Gateway, Vm2.Ip, 44000, Vm3.Ip, 443, TcpFlags.Ack, 2, 901, 0));
     }
 
-    /// <summary>A truncated frame, a frame with a bad IPv4 header length, and a frame from an unknown port.</summary>
+    public void Qos()
+    {
+        var s = run.Begin("S2", "QoS on vm4 (10 Mbit/s, burst 32 KB): a burst of 60 × 1 KB datagrams to vm5 in one instant");
+        TraceEntry? firstDrop = null;
+        for (int i = 0; i < 60; i++)
+        {
+            var e = run.Send(DemoFrames.Udp(Vm4.Mac, Gateway, Vm4.Ip, 7001, Vm5.Ip, 7001, 1000), sameInstant: i > 0);
+            if (i == 0)
+                s.Show(e);
+            if (firstDrop is null && e.Reason == "qos")
+                firstDrop = s.Show(e);
+        }
+        run.Wait(TimeSpan.FromSeconds(1)); // the bucket refills before the next scenario uses vm4
+    }
+
+    public void PolicyChange(string policyYaml)
+    {
+        var s = run.Begin("S4", "policy change mid-run: an ACL rule denying tcp/5201 in red is added; the established vm4 → vm5 connection is revalidated away");
+        var before = run.Send(DemoFrames.Tcp(Vm4.Mac, Gateway, Vm4.Ip, 45000, Vm5.Ip, 5201, TcpFlags.Ack | TcpFlags.Psh, 2001, 14001, 100));
+        s.Show(before);
+        int at = policyYaml.IndexOf("  rules:\n", StringComparison.Ordinal);
+        var changed = PolicyLoader.Load(policyYaml.Insert(at + "  rules:\n".Length, AddedRule));
+        if (changed.Snapshot is null)
+            throw new InvalidOperationException($"the demo's changed policy is invalid: {changed.Errors[0]}");
+        long started = Stopwatch.GetTimestamp();
+        var result = run.Session.Switch.ApplyPolicy(changed.Snapshot);
+        var wall = Stopwatch.GetElapsedTime(started);
+        s.Notes.Add($"revalidated {result.Checked} connections: {result.Updated} updated, {result.Removed} removed, " +
+                    $"{result.DropFlowsRemoved} drop flows removed ({wall.TotalMilliseconds:F2} ms)");
+        s.Show(run.Send(DemoFrames.Tcp(Vm4.Mac, Gateway, Vm4.Ip, 45000, Vm5.Ip, 5201, TcpFlags.Ack | TcpFlags.Psh, 2101, 14001, 100)));
+        s.Show(run.Send(DemoFrames.Tcp(Vm1.Mac, Vm2.Mac, Vm1.Ip, 40001, Vm2.Ip, 80, TcpFlags.Ack | TcpFlags.Psh, 1401, 11001, 100)));
+    }
+
     public void BadInput()
     {
-        Add(DemoTopology.Vm1Port, new byte[9]);
-        var bad = DemoFrames.Udp(t.Vm1Mac, t.GatewayMac, t.Vm1, 1, t.Vm2, 2, 8);
-        bad[14] = 0x42;
-        Add(DemoTopology.Vm1Port, bad);
-        Add(77, DemoFrames.Udp(t.Vm1Mac, t.GatewayMac, t.Vm1, 1, t.Vm2, 2, 8));
-        Flush();
+        var s = run.Begin("bad input", "malformed and unexpected frames: each a counted drop with its reason");
+        var truncated = new byte[13];
+        Vm1.Mac.WriteTo(truncated.AsSpan(6));
+        s.Show(run.Send(truncated));
+        s.Show(run.Send(DemoFrames.Udp(MacAddress.Parse("02:00:00:99:99:99"), Gateway, NetAddress.Parse("10.1.0.99"), 1, Vm2.Ip, 80, 10)));
+        var badIhl = DemoFrames.Udp(Vm1.Mac, Gateway, Vm1.Ip, 1, Vm2.Ip, 80, 10);
+        badIhl[14] = 0x43;
+        s.Show(run.Send(badIhl));
+        s.Show(run.Send(DemoFrames.Udp(Vm1.Mac, Gateway, NetAddress.Parse("10.1.0.77"), 1, Vm2.Ip, 80, 10)));
+        var badVxlan = DemoFrames.Vxlan(DemoFrames.Udp(Vm3.Mac, Gateway, Vm3.Ip, 53, Vm1.Ip, 5353, 10), 100, HostBMac, HostAMac, HostB, HostA, 49152);
+        badVxlan[14 + 20 + 8] = 0; // VXLAN flags without the I bit
+        s.Show(run.Send(badVxlan));
+        var lldp = DemoFrames.Udp(Vm1.Mac, MacAddress.Parse("01:80:c2:00:00:0e"), Vm1.Ip, 1, Vm2.Ip, 80, 10);
+        lldp[12] = 0x88;
+        lldp[13] = 0xcc;
+        s.Show(run.Send(lldp));
     }
 
-    private void Add(ushort port, byte[] frame) =>
-        _batch.Add(new InputFrame(PacketBuffer.CopyOf(frame), port, _batch.Count));
-
-    private void Flush()
+    // A TCP connection: handshake, data both ways, optionally a FIN close. Returns every frame's result in order.
+    private List<TraceEntry> Tcp(Vm client, Vm server, ushort sport, ushort dport, int dataSegments, bool close)
     {
-        var frames = _batch.ToArray();
-        datapath.Process(frames);
-        datapath.Poll();
-        _batch.Clear();
+        var results = new List<TraceEntry>();
+        uint cs = 1000, ss = 9000;
+        Client(TcpFlags.Syn, cs++, 0, 0);
+        Server(TcpFlags.Syn | TcpFlags.Ack, ss++, cs, 0);
+        Client(TcpFlags.Ack, cs, ss, 0);
+        for (int d = 0; d < dataSegments; d++)
+        {
+            Client(TcpFlags.Ack | TcpFlags.Psh, cs, ss, 100);
+            cs += 100;
+            Server(TcpFlags.Ack | TcpFlags.Psh, ss, cs, 500);
+            ss += 500;
+        }
+        if (close)
+        {
+            Client(TcpFlags.Fin | TcpFlags.Ack, cs++, ss, 0);
+            Server(TcpFlags.Fin | TcpFlags.Ack, ss++, cs, 0);
+            Client(TcpFlags.Ack, cs, ss, 0);
+        }
+        return results;
+
+        void Client(TcpFlags f, uint seq, uint ack, int len) =>
+            results.Add(Send(client, server, DemoFrames.Tcp(client.Mac, MacFor(client, server), client.Ip, sport, server.Ip, dport, f, seq, ack, len)));
+        void Server(TcpFlags f, uint seq, uint ack, int len) =>
+            results.Add(Send(server, client, DemoFrames.Tcp(server.Mac, MacFor(server, client), server.Ip, dport, client.Ip, sport, f, seq, ack, len)));
     }
+
+    // A VM sends to a peer in its own network by the MAC the switch answered for it, elsewhere through the gateway.
+    private static MacAddress MacFor(Vm from, Vm to) => from.Vni == to.Vni ? to.Mac : Gateway;
+
+    private TraceEntry Send(Vm from, Vm to, byte[] frame) => from.Local ? run.Send(frame) : FromHostB(to, frame);
+
+    // host-b's switch encapsulates with the tunnel type and VNI of the destination's network (C9).
+    private TraceEntry FromHostB(Vm to, byte[] inner) =>
+        run.Send(to.Gre
+            ? DemoFrames.Gre(inner, to.Vni, HostBMac, HostAMac, HostB, HostA)
+            : DemoFrames.Vxlan(inner, to.Vni, HostBMac, HostAMac, HostB, HostA, 49152));
 }
