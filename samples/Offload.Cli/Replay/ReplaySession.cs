@@ -37,23 +37,8 @@ internal sealed class ReplaySession : IFrameSink, IDisposable
     public void Feed(ReadOnlySpan<byte> frame, DateTimeOffset time, long cookie) =>
         Feed(frame, time, cookie, IngressPortOf(frame));
 
-    /// <summary>
-    /// <see cref="VirtualSwitch.IngressPortOf"/>, except that a frame to this host's underlay or an SNAT address whose
-    /// tunnel or transport header is malformed still comes from the uplink, so that it is dropped with what is wrong
-    /// with it (bad-vxlan-header…) rather than as unknown-port.
-    /// </summary>
-    public ushort IngressPortOf(ReadOnlySpan<byte> frame)
-    {
-        ushort port = Switch.IngressPortOf(frame);
-        if (port != 0)
-            return port;
-        PacketParser.Parse(frame, out var p);
-        // The IP header parsed even when a later layer did not: its addresses are valid.
-        if (p.IsValid || p.L3 is not (L3Kind.IPv4 or L3Kind.IPv6) || p.L4Offset == 0)
-            return 0;
-        var policy = Switch.SlowPath.Policy;
-        return p.DstIp == policy.HostUnderlay.Ip || policy.SnatPublicIps.Contains(p.DstIp) ? PortRegistry.Uplink : (ushort)0;
-    }
+    /// <summary>The ingress port of a captured frame (<see cref="VirtualSwitch.IngressPortOf"/>).</summary>
+    public ushort IngressPortOf(ReadOnlySpan<byte> frame) => Switch.IngressPortOf(frame);
 
     /// <summary>Processes one frame from <paramref name="inPort"/>.</summary>
     public void Feed(ReadOnlySpan<byte> frame, DateTimeOffset time, long cookie, ushort inPort)

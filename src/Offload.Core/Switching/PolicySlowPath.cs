@@ -303,8 +303,10 @@ public sealed class PolicySlowPath : ISlowPath, IConnectionRevalidator, ISlowPat
         return SlowPathDecision.Drop(request.Packet.L3 == L3Kind.Arp ? DropReason.Policy : DropReason.UnsupportedEtherType);
     }
 
-    // The MAC the switch answers with: the peer's own MAC inside reachable networks, the gateway MAC
-    // for everything off-network; nothing for an unused address inside a network or the asker's own.
+    // The MAC the switch answers with: a peer's own MAC inside reachable networks; the gateway MAC for
+    // everything else the VM may route to — off-network addresses, VIPs, and unused addresses of its
+    // own network (its default gateway is one: the switch is every VM's router, C7). Nothing for its
+    // own address (that would fake a duplicate) or for networks it may not reach.
     private static MacAddress? AnswerFor(CompiledPolicy policy, CompiledPort asker, NetAddress target)
     {
         if (asker.Owns(target))
@@ -313,7 +315,7 @@ public sealed class PolicySlowPath : ISlowPath, IConnectionRevalidator, ISlowPat
         if (port is not null)
             return policy.CanReach(asker.Network, port.Network) ? port.Mac : null;
         var network = policy.NetworkContaining(target);
-        if (network is null || policy.IsVip(target))
+        if (network is null || network == asker.Network || policy.IsVip(target))
             return policy.GatewayMac;
         return null;
     }

@@ -100,11 +100,12 @@ public sealed class VirtualSwitch : IDisposable
                     return port.Number;
             }
         }
-        if (!p.IsValid || !p.IsIp)
+        if (!p.IsIp)
             return 0;
-        if (p.Tunnel != TunnelKind.None && p.DstIp == policy.HostUnderlay.Ip)
-            return PortRegistry.Uplink;
-        return policy.SnatPublicIps.Contains(p.DstIp) ? PortRegistry.Uplink : (ushort)0;
+        // Addressed to this host's underlay or to a public SNAT address: from the uplink, even when a
+        // later header is malformed — the datapath then drops it with that header's reason.
+        bool toUnderlay = p.DstIp == policy.HostUnderlay.Ip && (!p.IsValid || p.Tunnel != TunnelKind.None);
+        return toUnderlay || policy.SnatPublicIps.Contains(p.DstIp) ? PortRegistry.Uplink : (ushort)0;
     }
 
     private void DeclarePorts(CompiledPolicy policy)

@@ -223,7 +223,10 @@ public class PolicySlowPathTests
         PacketParser.Parse(bed.From("vm1", ArpRequest(Vm1, "10.1.0.1", "198.51.100.1")).Frame, out var gw);
         gw.ArpSenderMac.Should().Be(Gateway, "off-network addresses resolve to the single gateway MAC");
 
+        PacketParser.Parse(bed.From("vm1", ArpRequest(Vm1, "10.1.0.1", "10.1.255.254")).Frame, out var inSubnet);
+        inSubnet.ArpSenderMac.Should().Be(Gateway, "the VM's in-subnet default gateway is the switch");
         bed.From("vm1", ArpRequest(Vm1, "10.1.0.1", "10.3.0.6")).Result.Verdict.Should().Be(ActionVerdict.Drop, "another tenant's address is not answered");
+        bed.From("vm1", ArpRequest(Vm1, "10.1.0.1", "10.3.0.99")).Result.Verdict.Should().Be(ActionVerdict.Drop, "nor any address of a network it may not reach");
         bed.Switch.Backend.Count.Should().Be(0, "ARP is answered, never tracked or flooded");
     }
 
