@@ -37,7 +37,8 @@ public sealed partial class Datapath
                         var outcome = ActionExecutor.Apply(program, in entry.Nat, ref frame.Buffer, ref p, _tunnelLength[i], _meters, now);
                         _backend.RecordHit(handle, bytes, now);
                         _fastFrames++;
-                        Emit(ref frame, key, outcome, PacketPath.Fast, connection, default, 0);
+                        // RELATED packets do not advance the connection; report the state it is in.
+                        Emit(ref frame, key, outcome, PacketPath.Fast, connection, info.State, (int)Math.Round(info.TimeoutRemaining.TotalSeconds));
                         return;
                     }
                 }

@@ -287,6 +287,7 @@ public class DatapathTests
         error.Result.Verdict.Should().Be(ActionVerdict.Output);
         error.Result.OutPort.Should().Be(Vm1, "the error is RELATED to the connection and follows its reply flow");
         error.Result.Path.Should().Be(PacketPath.Fast);
+        error.Result.State.Should().Be(ConnState.SynSent, "an error is RELATED: it reports the connection's state without changing it");
         bed.Policy.Calls.Should().Be(1);
     }
 
