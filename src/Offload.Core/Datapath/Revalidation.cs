@@ -62,5 +62,5 @@ public interface IConnectionRevalidator
 /// <param name="Updated">Connections whose flows got new actions.</param>
 /// <param name="Removed">Connections removed because the new policy denies them.</param>
 /// <param name="DropFlowsRemoved">Cached drop flows removed (they are re-decided by their next packet).</param>
-/// <param name="Elapsed">Wall time from start to completion.</param>
+/// <param name="Elapsed">Time from start to completion on the datapath's <see cref="TimeProvider"/> (zero under a stopped test clock).</param>
 public sealed record RevalidationResult(int Checked, int Updated, int Removed, int DropFlowsRemoved, TimeSpan Elapsed);
