@@ -73,10 +73,26 @@ public sealed class NetlinkSocket : IDisposable
             throw new NetlinkException($"join netlink group {group}", Marshal.GetLastPInvokeError());
     }
 
-    /// <summary>Sends one datagram to the kernel.</summary>
-    public unsafe void Send(ReadOnlySpan<byte> datagram)
+    /// <summary>The port id the kernel assigned to this socket.</summary>
+    public unsafe uint LocalPortId
     {
-        var kernel = new Interop.Sys.SockAddrNl { Family = NetlinkConstants.AddressFamilyNetlink };
+        get
+        {
+            var address = default(Interop.Sys.SockAddrNl);
+            uint length = (uint)sizeof(Interop.Sys.SockAddrNl);
+            if (Interop.Sys.GetSockName(_handle, &address, &length) != 0)
+                throw new NetlinkException("getsockname(netlink)", Marshal.GetLastPInvokeError());
+            return address.PortId;
+        }
+    }
+
+    /// <summary>Sends one datagram to the kernel.</summary>
+    public void Send(ReadOnlySpan<byte> datagram) => SendTo(datagram, 0);
+
+    // A port id other than 0 addresses another user-space socket; only tests do that, to play a spoofing peer.
+    internal unsafe void SendTo(ReadOnlySpan<byte> datagram, uint portId)
+    {
+        var kernel = new Interop.Sys.SockAddrNl { Family = NetlinkConstants.AddressFamilyNetlink, PortId = portId };
         fixed (byte* p = datagram)
         {
             while (true)
