@@ -11,6 +11,7 @@ internal static partial class Interop
             internal const int ENOBUFS = 105;
             internal const int EBUSY = 16;
             internal const int ENOMEM = 12;
+            internal const int EMSGSIZE = 90;
         }
     }
 }

@@ -112,8 +112,21 @@ public sealed class NetlinkSocket : IDisposable
     /// other sender. Throws <see cref="NetlinkException"/> with the errno (EAGAIN on timeout, ENOBUFS when the
     /// kernel dropped messages because the socket buffer was full).
     /// </summary>
-    public unsafe ReadOnlySpan<byte> ReceiveFromKernel()
+    public ReadOnlySpan<byte> ReceiveFromKernel()
     {
+        int errno = TryReceiveFromKernel(out ReadOnlySpan<byte> datagram);
+        if (errno != 0)
+            throw new NetlinkException("recvfrom(netlink)", errno);
+        return datagram;
+    }
+
+    /// <summary>
+    /// Like <see cref="ReceiveFromKernel"/> but returns the errno instead of throwing (0 on success), for listeners
+    /// where a timeout or ENOBUFS is an expected outcome. A datagram larger than the buffer returns EMSGSIZE.
+    /// </summary>
+    public unsafe int TryReceiveFromKernel(out ReadOnlySpan<byte> datagram)
+    {
+        datagram = default;
         while (true)
         {
             var source = default(Interop.Sys.SockAddrNl);
@@ -126,17 +139,25 @@ public sealed class NetlinkSocket : IDisposable
                 int errno = Marshal.GetLastPInvokeError();
                 if (errno == Interop.Sys.Errno.EINTR)
                     continue;
-                throw new NetlinkException("recvfrom(netlink)", errno);
+                return errno;
             }
             if (received > _receiveBuffer.Length)
-                throw new NetlinkException("recvfrom(netlink)", NetlinkParseError.LengthBeyondBuffer);
+                return Interop.Sys.Errno.EMSGSIZE;
             if (source.PortId != 0)
             {
                 RejectedNotFromKernel++;
                 continue;
             }
-            return _receiveBuffer.AsSpan(0, (int)received);
+            datagram = _receiveBuffer.AsSpan(0, (int)received);
+            return 0;
         }
+    }
+
+    /// <summary>Sets SO_RCVBUF: how much the kernel queues for this socket before it drops messages (ENOBUFS).</summary>
+    public unsafe void SetReceiveBufferSize(int bytes)
+    {
+        if (Interop.Sys.SetSockOpt(_handle, NetlinkConstants.SolSocket, NetlinkConstants.SoRcvBuf, &bytes, sizeof(int)) != 0)
+            throw new NetlinkException("setsockopt(SO_RCVBUF)", Marshal.GetLastPInvokeError());
     }
 
     /// <summary>Sends a request that carries <see cref="NetlinkConstants.FlagAck"/> and waits for its acknowledgement.</summary>
