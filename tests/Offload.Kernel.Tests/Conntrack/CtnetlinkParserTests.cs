@@ -125,10 +125,10 @@ public sealed class CtnetlinkParserTests
     [Fact]
     public void TupleWriter_RandomTuples_ParseBackEqual()
     {
-        var b = new NetlinkMessageBuilder();
+        // Sample runs in parallel: one builder per case.
         GenTuple.Sample(t =>
         {
-            b.Reset();
+            var b = new NetlinkMessageBuilder();
             b.BeginMessage(0x100, 0, 1);
             CtnetlinkTupleWriter.Write(b, 1, t);
             b.EndMessage();
