@@ -208,4 +208,28 @@ public sealed class CtnetlinkClientKernelTests : IDisposable
         udp.OriginalBytes.Should().Be(3 * (20 + 8 + 10));
         udp.ReplyBytes.Should().Be(3 * (20 + 8 + 20));
     }
+
+    [RootFact]
+    public void Dump_TableLargerThanOneDatagram_ReturnsEveryEntryOfTheMultipartReply()
+    {
+        Ns.Exec("nft", "add table inet offload_t; add chain inet offload_t out { type filter hook output priority 0; ct state new counter; }");
+        const int Flows = 1500;
+        int sourcePort = Ns.Enter(() =>
+        {
+            using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            for (int i = 0; i < Flows; i++)
+                socket.SendTo(new byte[1], new IPEndPoint(IPAddress.Loopback, 20000 + i));
+            return ((IPEndPoint)socket.LocalEndPoint!).Port;
+        });
+
+        List<KernelConntrackEntry> dump = Client.Dump();
+
+        // ~1500 entries of ~200 bytes cannot fit one 32 KiB dump datagram: this walks NLM_F_MULTI until NLMSG_DONE.
+        List<KernelConntrackEntry> ours = dump.Where(d => d.Original.Protocol == IpProtocol.Udp && d.Original.SourcePort == sourcePort).ToList();
+        ours.Select(d => (int)d.Original.DestinationPort).Order().Should().Equal(Enumerable.Range(20000, Flows));
+        int toolCount = ToolList().Count(l => l.Original.Protocol == IpProtocol.Udp && l.Original.SourcePort == sourcePort);
+        toolCount.Should().Be(Flows);
+        Client.MalformedEntries.Should().Be(0);
+    }
 }
