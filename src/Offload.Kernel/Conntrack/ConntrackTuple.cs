@@ -1,3 +1,4 @@
+using Offload.Flows;
 using Offload.Packets;
 
 namespace Offload.Kernel.Conntrack;
@@ -24,6 +25,15 @@ public readonly record struct ConntrackTuple(NetAddress Source, NetAddress Desti
 
     /// <summary>ICMP code (ICMP tuples only).</summary>
     public byte IcmpCode => (byte)DestinationPort;
+
+    /// <summary>
+    /// The fast-path key of packets travelling this direction (how the flow table is rebuilt from a conntrack dump).
+    /// The kernel does not know the switch's ingress port or VNI, so the caller supplies them.
+    /// </summary>
+    public FlowKey ToFlowKey(ushort inPort, uint vni) => new(Source, SourcePort, Destination, DestinationPort, Protocol, inPort, vni);
+
+    /// <summary>The tuple of a fast-path key (ingress port and VNI are dropped).</summary>
+    public static ConntrackTuple FromFlowKey(in FlowKey key) => new(key.SrcIp, key.DstIp, key.Protocol, key.SrcPort, key.DstPort);
 
     /// <summary>Builds an ICMP/ICMPv6 tuple.</summary>
     public static ConntrackTuple Icmp(NetAddress source, NetAddress destination, ushort identifier, byte type, byte code) =>

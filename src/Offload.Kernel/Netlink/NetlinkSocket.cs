@@ -29,7 +29,7 @@ public sealed class NetlinkSocket : IDisposable
 
     /// <summary>Opens and binds a netlink socket of a protocol family (e.g. <see cref="NetlinkConstants.ProtocolNetfilter"/>).</summary>
     /// <param name="protocol">The NETLINK_* protocol.</param>
-    /// <param name="receiveTimeout">How long a receive may block before failing with EAGAIN; keeps a lost reply from hanging the caller.</param>
+    /// <param name="receiveTimeout">How long a receive may block before failing with EAGAIN (default 5 s; <see cref="TimeSpan.Zero"/> waits forever); keeps a lost reply from hanging the caller.</param>
     /// <param name="receiveBufferSize">Size of the buffer one datagram is read into.</param>
     public static unsafe NetlinkSocket Open(int protocol, TimeSpan? receiveTimeout = null, int receiveBufferSize = 64 * 1024)
     {
