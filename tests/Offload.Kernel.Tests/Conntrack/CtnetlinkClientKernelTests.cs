@@ -232,4 +232,26 @@ public sealed class CtnetlinkClientKernelTests : IDisposable
         toolCount.Should().Be(Flows);
         Client.MalformedEntries.Should().Be(0);
     }
+
+    [RootFact]
+    public void Dump_NatEntries_ReplyTupleTranslatedAndNatBitsSet()
+    {
+        Ns.Exec("conntrack", "-I", "-p", "tcp", "-s", "10.9.0.1", "-d", "192.0.2.10", "--sport", "5555", "--dport", "80",
+            "-t", "100", "--state", "ESTABLISHED", "--dst-nat", "10.9.0.7:8080");
+        Ns.Exec("conntrack", "-I", "-p", "udp", "-s", "10.9.0.1", "-d", "192.0.2.20", "--sport", "6666", "--dport", "53",
+            "-t", "100", "--src-nat", "192.0.2.1:40000");
+
+        List<KernelConntrackEntry> dump = Client.Dump();
+        List<ConntrackToolLine> oracle = ToolList();
+
+        KernelConntrackEntry dnat = dump.Single(d => d.Original.Protocol == IpProtocol.Tcp);
+        dnat.Reply.Should().Be(new ConntrackTuple(NetAddress.Parse("10.9.0.7"), NetAddress.Parse("10.9.0.1"), IpProtocol.Tcp, 8080, 5555));
+        dnat.Reply.Should().Be(oracle.Single(l => l.Original == dnat.Original).Reply);
+        dnat.Status.Should().HaveFlag(ConntrackStatus.DestinationNat).And.NotHaveFlag(ConntrackStatus.SourceNat);
+
+        KernelConntrackEntry snat = dump.Single(d => d.Original.Protocol == IpProtocol.Udp);
+        snat.Reply.Should().Be(new ConntrackTuple(NetAddress.Parse("192.0.2.20"), NetAddress.Parse("192.0.2.1"), IpProtocol.Udp, 53, 40000));
+        snat.Reply.Should().Be(oracle.Single(l => l.Original == snat.Original).Reply);
+        snat.Status.Should().HaveFlag(ConntrackStatus.SourceNat).And.NotHaveFlag(ConntrackStatus.DestinationNat);
+    }
 }
