@@ -8,6 +8,11 @@ cd "$(dirname "$0")"
 
 need_pkgs=()
 command -v tshark >/dev/null 2>&1 || need_pkgs+=(tshark)
+# Offload.Kernel integration tests: network namespaces, conntrack as the oracle, nftables (CLI and libnftables)
+command -v ip >/dev/null 2>&1 || need_pkgs+=(iproute2)
+command -v conntrack >/dev/null 2>&1 || need_pkgs+=(conntrack)
+command -v nft >/dev/null 2>&1 || need_pkgs+=(nftables)
+ldconfig -p 2>/dev/null | grep -q 'libnftables\.so\.1' || need_pkgs+=(libnftables1)
 if ((${#need_pkgs[@]})); then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "test.sh: installing ${need_pkgs[*]}" >&2
