@@ -24,43 +24,57 @@ public sealed partial class AclClassifier
         var sorted = compiled.ToArray();
         Array.Sort(sorted, static (a, b) => AclRule.Compare(a.Priority, a.Action, a.Id, b.Priority, b.Action, b.Id));
 
-        // Group by which fields are wide (see remarks); rank = index in precedence order.
-        var groups = new List<int>?[8];
-        for (int i = 0; i < sorted.Length; i++)
+        // Partitions 0 and 1: any-VNI rules of ingress and egress; then one per (direction, VNI) named by a rule.
+        var partitionOf = new Dictionary<(AclDirection, uint), int>();
+        var members = new List<List<int>> { new(), new() };
+        var directionOf = new List<int> { 0, 1 };
+        for (int rank = 0; rank < sorted.Length; rank++)
         {
-            int g = WideFields(sorted[i]);
-            (groups[g] ??= []).Add(i);
+            ref readonly CompiledRule r = ref sorted[rank];
+            for (uint d = (uint)r.Lo[AclFields.Direction]; d <= (uint)r.Hi[AclFields.Direction]; d++)
+            {
+                int partition = (int)d;
+                if (r.Lo[AclFields.Vni] == r.Hi[AclFields.Vni])
+                {
+                    var key = ((AclDirection)d, (uint)r.Lo[AclFields.Vni]);
+                    if (!partitionOf.TryGetValue(key, out partition))
+                    {
+                        partition = members.Count;
+                        partitionOf.Add(key, partition);
+                        members.Add([]);
+                        directionOf.Add((int)d);
+                    }
+                }
+                members[partition].Add(rank);
+            }
         }
+
+        var builder = new TreeBuilder(sorted);
+        var treeOf = new Tree?[members.Count];
+        for (int p = 0; p < members.Count; p++)
+        {
+            if (members[p].Count > 0)
+                treeOf[p] = new Tree(builder.BuildNode(members[p].ToArray(), default, AclFields.UniverseHi(), 0), members[p][0]);
+        }
+
+        // A (direction, VNI) partition also visits its direction's any-VNI tree: one slice of trees per
+        // partition, in order of best rank so the lookup can stop at the first tree that cannot win.
         var trees = new List<Tree>();
-        foreach (var group in groups)
+        var slices = new TreeSlice[members.Count];
+        for (int p = 0; p < members.Count; p++)
         {
-            if (group is null)
-                continue;
-            var builder = new TreeBuilder(sorted);
-            FieldValues lo = default;
-            int root = builder.BuildNode(group.ToArray(), lo, AclFields.UniverseHi(), 0);
-            var entries = new LeafEntry[builder.LeafRules.Count];
-            for (int i = 0; i < entries.Length; i++)
-                entries[i] = new LeafEntry(sorted[builder.LeafRules[i]], builder.LeafRules[i]);
-            trees.Add(new Tree(builder.Nodes.ToArray(), builder.Leaves.ToArray(), entries, root, group[0], builder.MaxDepthSeen));
+            int start = trees.Count;
+            Tree? own = treeOf[p], any = p >= 2 ? treeOf[directionOf[p]] : null;
+            if (own is Tree a && any is Tree b && b.BestRank < a.BestRank)
+                (own, any) = (b, a);
+            if (own is Tree first)
+                trees.Add(first);
+            if (any is Tree second)
+                trees.Add(second);
+            slices[p] = new TreeSlice(start, trees.Count - start);
         }
-        trees.Sort(static (a, b) => a.BestRank.CompareTo(b.BestRank));
-        return new AclClassifier(mode, rules.Count, sorted.Length, trees.ToArray());
-    }
-
-    private static int WideFields(in CompiledRule r)
-    {
-        return (IsWide(r.Lo[AclFields.Source], r.Hi[AclFields.Source]) ? 1 : 0)
-            & (IsWide(r.Lo[AclFields.Destination], r.Hi[AclFields.Destination]) ? 1 : 0)
-            | (r.Lo[AclFields.Vni] != r.Hi[AclFields.Vni] ? 2 : 0);
-
-        // IPv4 shorter than /16 (2^16 addresses), IPv6 shorter than /64.
-        static bool IsWide(UInt128 first, UInt128 last)
-        {
-            UInt128 span = last - first;
-            bool v4 = first >> 32 == 0xFFFF && last >> 32 == 0xFFFF;
-            return v4 ? span >= (UInt128)1 << 16 : span >= (UInt128)1 << 64;
-        }
+        return new AclClassifier(mode, rules.Count, sorted.Length, builder.Nodes.ToArray(), builder.Entries.ToArray(),
+            trees.ToArray(), slices, new PartitionTable(partitionOf), builder.MaxDepthSeen);
     }
 
     private static void Expand(in AclRule rule, List<CompiledRule> into)
@@ -90,45 +104,56 @@ public sealed partial class AclClassifier
         }
     }
 
-    private sealed class TreeBuilder(CompiledRule[] rules)
+    private sealed class TreeBuilder
     {
-        // Replication bound: past it, remaining nodes become leaves (slower lookups, same answers).
-        private readonly long _referenceBudget = Math.Max(1L << 16, 64L * rules.Length);
-        private UInt128[] _scratch = new UInt128[Math.Max(16, 2 * rules.Length)];
+        // Direction and VNI are fixed inside a partition: only these fields are cut and checked for cover.
+        private static readonly int[] CutFields =
+            [AclFields.Source, AclFields.Destination, AclFields.Protocol, AclFields.SourcePort, AclFields.DestinationPort];
+
+        private readonly CompiledRule[] _rules;
+        // Replication bound over all trees: past it, remaining nodes become leaves (slower lookups, same answers).
+        private readonly long _referenceBudget;
+        private UInt128[] _scratch;
+
+        public TreeBuilder(CompiledRule[] rules)
+        {
+            _rules = rules;
+            _referenceBudget = Math.Max(1L << 16, 64L * rules.Length);
+            _scratch = new UInt128[Math.Max(16, 2 * rules.Length)];
+        }
 
         public List<Node> Nodes { get; } = [];
-        public List<Leaf> Leaves { get; } = [];
-        public List<int> LeafRules { get; } = [];
+        public List<LeafEntry> Entries { get; } = [];
         public int MaxDepthSeen { get; private set; }
 
         /// <summary>Builds the subtree for <paramref name="list"/> (precedence order) in the region [lo, hi];
-        /// returns a node index, or the complement of a leaf index.</summary>
+        /// returns a node index, or the complement of a leaf's first entry index.</summary>
         public int BuildNode(int[] list, FieldValues lo, FieldValues hi, int depth)
         {
             MaxDepthSeen = Math.Max(MaxDepthSeen, depth);
             int count = list.Length;
             for (int i = 0; i < count; i++)
             {
-                if (Covers(rules[list[i]], lo, hi))
+                if (Covers(_rules[list[i]], lo, hi))
                 {
                     count = i + 1;
                     break;
                 }
             }
-            if (count <= LeafSize || depth >= MaxDepth || LeafRules.Count >= _referenceBudget)
+            if (count <= LeafSize || depth >= MaxDepth || Entries.Count >= _referenceBudget)
                 return MakeLeaf(list, count);
 
             int bestField = -1;
             UInt128 bestSplit = default;
             int bestMax = int.MaxValue, bestSum = int.MaxValue;
-            for (int f = 0; f < AclFields.Count; f++)
+            foreach (int f in CutFields)
             {
                 if (!TryMedianBoundary(list, count, f, lo[f], hi[f], out UInt128 split))
                     continue;
                 int left = 0, right = 0;
                 for (int i = 0; i < count; i++)
                 {
-                    ref readonly CompiledRule r = ref rules[list[i]];
+                    ref readonly CompiledRule r = ref _rules[list[i]];
                     if (r.Lo[f] <= split)
                         left++;
                     if (r.Hi[f] > split)
@@ -140,19 +165,21 @@ public sealed partial class AclClassifier
                     (bestField, bestSplit, bestMax, bestSum) = (f, split, max, sum);
                 }
             }
-            // Unreachable in theory (an uncovered region always has an inner boundary); kept as a safe stop.
-            if (bestField < 0)
+            // A cut that leaves every rule on one side makes no progress; an uncovered region always has an
+            // inner boundary in theory, so this is a safe stop only.
+            if (bestField < 0 || bestMax >= count)
                 return MakeLeaf(list, count);
 
-            var leftList = new List<int>(bestMax);
-            var rightList = new List<int>(bestMax);
+            var leftList = new int[CountSide(list, count, bestField, bestSplit, left: true)];
+            var rightList = new int[CountSide(list, count, bestField, bestSplit, left: false)];
+            int nl = 0, nr = 0;
             for (int i = 0; i < count; i++)
             {
-                ref readonly CompiledRule r = ref rules[list[i]];
+                ref readonly CompiledRule r = ref _rules[list[i]];
                 if (r.Lo[bestField] <= bestSplit)
-                    leftList.Add(list[i]);
+                    leftList[nl++] = list[i];
                 if (r.Hi[bestField] > bestSplit)
-                    rightList.Add(list[i]);
+                    rightList[nr++] = list[i];
             }
             int index = Nodes.Count;
             Nodes.Add(default);
@@ -160,10 +187,22 @@ public sealed partial class AclClassifier
             leftHi[bestField] = bestSplit;
             FieldValues rightLo = lo;
             rightLo[bestField] = bestSplit + 1;
-            int leftChild = BuildNode(leftList.ToArray(), lo, leftHi, depth + 1);
-            int rightChild = BuildNode(rightList.ToArray(), rightLo, hi, depth + 1);
-            Nodes[index] = new Node(bestField, bestSplit, leftChild, rightChild);
+            int leftChild = BuildNode(leftList, lo, leftHi, depth + 1);
+            int rightChild = BuildNode(rightList, rightLo, hi, depth + 1);
+            Nodes[index] = new Node(PairOf(bestField), bestSplit, leftChild, rightChild);
             return index;
+        }
+
+        private int CountSide(int[] list, int count, int f, UInt128 split, bool left)
+        {
+            int n = 0;
+            for (int i = 0; i < count; i++)
+            {
+                ref readonly CompiledRule r = ref _rules[list[i]];
+                if (left ? r.Lo[f] <= split : r.Hi[f] > split)
+                    n++;
+            }
+            return n;
         }
 
         /// <summary>The median of the rule edges strictly inside (lo, hi) on field <paramref name="f"/>, as a
@@ -175,7 +214,7 @@ public sealed partial class AclClassifier
             int n = 0;
             for (int i = 0; i < count; i++)
             {
-                ref readonly CompiledRule r = ref rules[list[i]];
+                ref readonly CompiledRule r = ref _rules[list[i]];
                 if (r.Lo[f] > lo)
                     _scratch[n++] = r.Lo[f] - 1;
                 if (r.Hi[f] < hi)
@@ -192,9 +231,19 @@ public sealed partial class AclClassifier
             return true;
         }
 
+        /// <summary>The pair of query words (upper, lower half) a node on field <paramref name="f"/> compares.</summary>
+        private static int PairOf(int f) => f switch
+        {
+            AclFields.Source => Word.Source,
+            AclFields.Destination => Word.Destination,
+            AclFields.Protocol => Word.Protocol,
+            AclFields.SourcePort => Word.SourcePort,
+            _ => Word.DestinationPort,
+        };
+
         private static bool Covers(in CompiledRule r, in FieldValues lo, in FieldValues hi)
         {
-            for (int f = 0; f < AclFields.Count; f++)
+            foreach (int f in CutFields)
             {
                 if (r.Lo[f] > lo[f] || r.Hi[f] < hi[f])
                     return false;
@@ -204,11 +253,11 @@ public sealed partial class AclClassifier
 
         private int MakeLeaf(int[] list, int count)
         {
-            int start = LeafRules.Count;
+            int start = Entries.Count;
             for (int i = 0; i < count; i++)
-                LeafRules.Add(list[i]);
-            Leaves.Add(new Leaf(start, LeafRules.Count));
-            return ~(Leaves.Count - 1);
+                Entries.Add(new LeafEntry(_rules[list[i]], list[i]));
+            Entries.Add(LeafEntry.Sentinel);
+            return ~start;
         }
     }
 }

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Offload.Classification;
 
@@ -8,40 +9,53 @@ namespace Offload.Classification;
 /// allocate.
 /// </summary>
 /// <remarks>
-/// <para>Structure: a HyperSplit-style binary decision tree over the seven match fields (direction, VNI,
-/// source and destination address as 128-bit integers, protocol, source and destination port). Every
+/// <para>Partitions: a query has one direction and one VNI, and most rules name both, so rules are first
+/// split by (direction, VNI) — a rule for both directions goes to both — and rules for any VNI into one
+/// partition per direction. A query looks its (direction, VNI) up in a small open-addressing table and
+/// only ever sees the trees of that partition and of its direction's any-VNI partition.</para>
+/// <para>Trees: in each partition, a HyperSplit-style binary decision tree over the remaining fields
+/// (source and destination address as 128-bit integers, protocol, source and destination port). Every
 /// rule is a box of inclusive ranges — a prefix is the range [first, last], "any" the whole field, a
-/// port range itself — so port ranges cost nothing extra (the usual weak spot of tuple-space search,
-/// where a range expands into many prefixes). A rule with port lists is expanded into one box per
-/// (source range, destination range) pair.</para>
+/// port range itself — so port ranges cost nothing extra. A rule with port lists is expanded into one
+/// box per (source range, destination range) pair.</para>
 /// <para>Build: each node holds the rules that intersect its region, in precedence order. Rules after
 /// the first one that covers the whole region can never win there and are cut. A node with at most
 /// <see cref="LeafSize"/> rules becomes a leaf; otherwise, for each field, the median of the rule
 /// boundaries inside the region is a candidate cut, and the cut leaving the smallest larger half wins.
 /// Rules straddling the cut go to both children (replication); a depth cap and a global budget of rule
-/// references bound the memory, turning nodes into (longer) leaves instead — slower, never wrong.</para>
-/// <para>Partitioning (as in EffiCuts): rules that are wide in the fields a tree cuts would be copied
-/// into almost every leaf, so rules wide in both addresses (each shorter than /16 for IPv4 or /64 for
-/// IPv6) and rules for any VNI are kept apart from the rest: at most four trees. (Eight groups, one per
-/// wide field, cut replication further but cost more in lookups than they saved.)</para>
-/// <para>Lookup: the trees are visited in order of the best rule they hold; in each, one comparison per
-/// level down to a leaf, then the leaf's few rules in precedence order (the first match is that tree's
-/// answer). A tree whose best rule cannot beat the answer so far is skipped, and so are all after it.</para>
+/// references bound the memory, turning nodes into (longer) leaves instead — slower, never wrong.
+/// Rules wide in both addresses are kept in a tree of their own (as in EffiCuts), since a tree cutting
+/// addresses would copy them into almost every leaf.</para>
+/// <para>Lookup: the partition's trees are visited in order of the best rule they hold; in each, one
+/// comparison per level down to a leaf, then the leaf's few rules in precedence order (the first match
+/// is that tree's answer). A tree whose best rule cannot beat the answer so far is skipped, and so are
+/// all after it. All trees share flat arrays of structs: no object per node, leaf or tree.</para>
 /// </remarks>
 public sealed partial class AclClassifier : IAclClassifier
 {
     /// <summary>A node with this many rules or fewer becomes a leaf.</summary>
-    internal const int LeafSize = 8;
+    internal const int LeafSize = 4;
 
+    private readonly Node[] _nodes;
+    private readonly LeafEntry[] _entries;
     private readonly Tree[] _trees;
+    // Per partition, the slice of _trees it visits (its own trees and its direction's any-VNI trees), by best rank.
+    private readonly TreeSlice[] _slices;
+    private readonly PartitionTable _partitions;
     private readonly AclMatch _default;
 
-    private AclClassifier(AclMode mode, int ruleCount, int expandedRuleCount, Tree[] trees)
+    private AclClassifier(AclMode mode, int ruleCount, int expandedRuleCount, Node[] nodes, LeafEntry[] entries,
+        Tree[] trees, TreeSlice[] slices, PartitionTable partitions, int depth)
     {
         Mode = mode;
         RuleCount = ruleCount;
         ExpandedRuleCount = expandedRuleCount;
+        _nodes = nodes;
+        _entries = entries;
         _trees = trees;
+        _slices = slices;
+        _partitions = partitions;
+        Depth = depth;
         _default = AclMatch.DefaultFor(mode);
     }
 
@@ -54,44 +68,64 @@ public sealed partial class AclClassifier : IAclClassifier
     /// <summary>Rules after port-list expansion.</summary>
     internal int ExpandedRuleCount { get; }
 
-    /// <summary>Number of partition trees.</summary>
+    /// <summary>Number of trees over all partitions.</summary>
     internal int TreeCount => _trees.Length;
 
     /// <summary>Inner nodes of all trees.</summary>
-    internal int NodeCount { get { int n = 0; foreach (var t in _trees) n += t.Nodes.Length; return n; } }
+    internal int NodeCount => _nodes.Length;
 
     /// <summary>Rule references held by all leaves (replication measure).</summary>
-    internal int LeafRuleReferences { get { int n = 0; foreach (var t in _trees) n += t.Entries.Length; return n; } }
+    internal int LeafRuleReferences => _entries.Length;
 
     /// <summary>Deepest leaf of any tree.</summary>
-    internal int Depth { get { int n = 0; foreach (var t in _trees) n = Math.Max(n, t.Depth); return n; } }
+    internal int Depth { get; }
+
+    /// <summary>Bytes held by the lookup structure's arrays (nodes, leaf entries, trees, partition table).</summary>
+    internal long MemoryBytes =>
+        (long)_nodes.Length * Unsafe.SizeOf<Node>() + (long)_entries.Length * Unsafe.SizeOf<LeafEntry>()
+        + (long)_trees.Length * Unsafe.SizeOf<Tree>() + (long)_slices.Length * Unsafe.SizeOf<TreeSlice>()
+        + _partitions.MemoryBytes;
 
     /// <inheritdoc/>
     public AclMatch Classify(in AclQuery query)
     {
-        FieldValues v = default;
-        AclFields.FromQuery(query, ref v);
+        // A query direction other than ingress/egress matches no rule.
+        if ((uint)query.Direction > (uint)AclDirection.Egress)
+            return _default;
+        TreeSlice slice = _slices[_partitions.Find(query.Direction, query.Vni)];
+        QueryWords w = default;
+        w[Word.Source] = query.SrcIp.Hi;
+        w[Word.Source + 1] = query.SrcIp.Lo;
+        w[Word.Destination] = query.DstIp.Hi;
+        w[Word.Destination + 1] = query.DstIp.Lo;
+        w[Word.Protocol + 1] = query.Protocol;
+        w[Word.SourcePort + 1] = query.SrcPort;
+        w[Word.DestinationPort + 1] = query.DstPort;
+        ref ulong words = ref w[0];
+
         int bestRank = int.MaxValue;
         AclMatch best = _default;
-        foreach (Tree tree in _trees)
+        ref Node nodes = ref MemoryMarshal.GetArrayDataReference(_nodes);
+        ref LeafEntry entries = ref MemoryMarshal.GetArrayDataReference(_entries);
+        foreach (ref readonly Tree tree in _trees.AsSpan(slice.Start, slice.Count))
         {
             // Trees are ordered by their best rank: once one cannot win, none after it can.
             if (tree.BestRank >= bestRank)
                 break;
-            Node[] nodes = tree.Nodes;
             int n = tree.Root;
             while (n >= 0)
             {
-                ref readonly Node node = ref nodes[n];
-                n = v[node.Field] <= node.Split ? node.Left : node.Right;
+                // Indices and word numbers come from the builder and are in range by construction.
+                ref Node node = ref Unsafe.Add(ref nodes, n);
+                n = node.GoesLeft(ref words) ? node.Left : node.Right;
             }
-            Leaf leaf = tree.Leaves[~n];
-            // Leaf entries are stored in leaf order (copied, not referenced) so a leaf is one sequential read.
-            foreach (ref readonly LeafEntry entry in tree.Entries.AsSpan(leaf.Start, leaf.End - leaf.Start))
+            // Each leaf ends with a sentinel of rank int.MaxValue, so the rank test also ends the scan.
+            for (int i = ~n; ; i++)
             {
+                ref LeafEntry entry = ref Unsafe.Add(ref entries, i);
                 if (entry.Rank >= bestRank)
                     break;
-                if (entry.Matches(query, v[AclFields.Source], v[AclFields.Destination]))
+                if (entry.Matches(ref words))
                 {
                     bestRank = entry.Rank;
                     best = new AclMatch(entry.Action, entry.Id);
@@ -102,28 +136,64 @@ public sealed partial class AclClassifier : IAclClassifier
         return best;
     }
 
-    private sealed class Tree(Node[] nodes, Leaf[] leaves, LeafEntry[] entries, int root, int bestRank, int depth)
+    private readonly struct Tree(int root, int bestRank)
     {
-        public readonly Node[] Nodes = nodes;
-        public readonly Leaf[] Leaves = leaves;
-        public readonly LeafEntry[] Entries = entries;
         public readonly int Root = root;
         public readonly int BestRank = bestRank;
-        public readonly int Depth = depth;
     }
 
-    private readonly struct Node(int field, UInt128 split, int left, int right)
-    {
-        public readonly UInt128 Split = split;
-        public readonly int Left = left;
-        public readonly int Right = right;
-        public readonly int Field = field;
-    }
-
-    private readonly struct Leaf(int start, int end)
+    private readonly struct TreeSlice(int start, int count)
     {
         public readonly int Start = start;
-        public readonly int End = end;
+        public readonly int Count = count;
+    }
+
+    /// <summary>The query as pairs of 64-bit words (upper, lower half), so every field compares the same way as
+    /// a 128-bit value: addresses fill both halves, protocol and ports the lower one. A pair's number is the index
+    /// of its upper half.</summary>
+    private static class Word
+    {
+        public const int Source = 0;
+        public const int Destination = 2;
+        public const int Protocol = 4;
+        public const int SourcePort = 6;
+        public const int DestinationPort = 8;
+        public const int Count = 10;
+    }
+
+    [InlineArray(Word.Count)]
+    private struct QueryWords
+    {
+        private ulong _element;
+    }
+
+    /// <summary>An inner node, 24 bytes: "pair ≤ split" (128-bit) goes left. The pair number rides in the low
+    /// 4 bits of the right child (an arithmetic shift keeps a leaf's negative index).</summary>
+    private readonly struct Node(int pair, UInt128 split, int left, int right)
+    {
+        public readonly ulong SplitHi = (ulong)(split >> 64);
+        public readonly ulong SplitLo = (ulong)split;
+        public readonly int Left = left;
+        private readonly int _rightAndPair = (right << 4) | pair;
+
+        public int Right
+        {
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            get => _rightAndPair >> 4;
+        }
+
+        public int Pair
+        {
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            get => _rightAndPair & 0xF;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool GoesLeft(ref ulong words)
+        {
+            ulong hi = Unsafe.Add(ref words, Pair), lo = Unsafe.Add(ref words, Pair + 1);
+            return hi < SplitHi | (hi == SplitHi & lo <= SplitLo);
+        }
     }
 
     /// <summary>A rule box as the builder sees it: one [lo, hi] per field.</summary>
@@ -136,45 +206,58 @@ public sealed partial class AclClassifier : IAclClassifier
         public AclAction Action;
     }
 
-    /// <summary>A rule box in the compact form tested at the leaves: typed fields, no indexing.</summary>
+    /// <summary>A rule in the form tested at the leaves: each address a prefix as value and mask per 64-bit half,
+    /// ports and protocol as (low, span), all tested without a branch per field. Direction and VNI are not
+    /// kept: the partition a leaf belongs to already implies them.</summary>
     private readonly struct LeafEntry
     {
-        private readonly UInt128 _srcLo, _srcHi, _dstLo, _dstHi;
-        private readonly uint _vniLo, _vniHi;
-        private readonly ushort _sportLo, _sportHi, _dportLo, _dportHi;
-        private readonly byte _dirLo, _dirHi, _protoLo, _protoHi;
-        public readonly int Id;
+        private readonly ulong _srcHi, _srcLo, _dstHi, _dstLo;
+        private readonly ulong _srcHiMask, _srcLoMask, _dstHiMask, _dstLoMask;
+        private readonly ushort _sportLo, _sportSpan, _dportLo, _dportSpan;
         public readonly int Rank;
+        public readonly int Id;
+        private readonly byte _protoLo, _protoSpan;
         public readonly AclAction Action;
+
+        /// <summary>Ends every leaf: its rank stops the scan whatever the best so far.</summary>
+        public static LeafEntry Sentinel => new(rank: int.MaxValue);
+
+        private LeafEntry(int rank) => Rank = rank;
 
         public LeafEntry(in CompiledRule r, int rank)
         {
             Rank = rank;
-            _srcLo = r.Lo[AclFields.Source];
-            _srcHi = r.Hi[AclFields.Source];
-            _dstLo = r.Lo[AclFields.Destination];
-            _dstHi = r.Hi[AclFields.Destination];
-            _vniLo = (uint)r.Lo[AclFields.Vni];
-            _vniHi = (uint)r.Hi[AclFields.Vni];
+            (_srcHi, _srcLo, _srcHiMask, _srcLoMask) = PrefixOf(r.Lo[AclFields.Source], r.Hi[AclFields.Source]);
+            (_dstHi, _dstLo, _dstHiMask, _dstLoMask) = PrefixOf(r.Lo[AclFields.Destination], r.Hi[AclFields.Destination]);
             _sportLo = (ushort)r.Lo[AclFields.SourcePort];
-            _sportHi = (ushort)r.Hi[AclFields.SourcePort];
+            _sportSpan = (ushort)(r.Hi[AclFields.SourcePort] - r.Lo[AclFields.SourcePort]);
             _dportLo = (ushort)r.Lo[AclFields.DestinationPort];
-            _dportHi = (ushort)r.Hi[AclFields.DestinationPort];
-            _dirLo = (byte)r.Lo[AclFields.Direction];
-            _dirHi = (byte)r.Hi[AclFields.Direction];
+            _dportSpan = (ushort)(r.Hi[AclFields.DestinationPort] - r.Lo[AclFields.DestinationPort]);
             _protoLo = (byte)r.Lo[AclFields.Protocol];
-            _protoHi = (byte)r.Hi[AclFields.Protocol];
+            _protoSpan = (byte)(r.Hi[AclFields.Protocol] - r.Lo[AclFields.Protocol]);
             Id = r.Id;
             Action = r.Action;
         }
 
+        /// <summary>Address ranges come from prefixes, so [first, last] is first with mask ~(last - first).</summary>
+        private static (ulong Hi, ulong Lo, ulong HiMask, ulong LoMask) PrefixOf(UInt128 first, UInt128 last)
+        {
+            UInt128 mask = ~(last - first);
+            return ((ulong)(first >> 64), (ulong)first, (ulong)(mask >> 64), (ulong)mask);
+        }
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public bool Matches(in AclQuery q, UInt128 src, UInt128 dst) =>
-            (uint)q.DstPort - _dportLo <= (uint)(_dportHi - _dportLo)
-            && (uint)q.SrcPort - _sportLo <= (uint)(_sportHi - _sportLo)
-            && (uint)q.Protocol - _protoLo <= (uint)(_protoHi - _protoLo)
-            && q.Vni - _vniLo <= _vniHi - _vniLo
-            && (uint)q.Direction - _dirLo <= (uint)(_dirHi - _dirLo)
-            && src >= _srcLo && src <= _srcHi && dst >= _dstLo && dst <= _dstHi;
+        public bool Matches(ref ulong w)
+        {
+            // Non-short-circuit operators on purpose: one hard-to-predict branch per entry instead of one per field.
+            ulong addressMiss = ((Unsafe.Add(ref w, Word.Source) ^ _srcHi) & _srcHiMask)
+                | ((Unsafe.Add(ref w, Word.Source + 1) ^ _srcLo) & _srcLoMask)
+                | ((Unsafe.Add(ref w, Word.Destination) ^ _dstHi) & _dstHiMask)
+                | ((Unsafe.Add(ref w, Word.Destination + 1) ^ _dstLo) & _dstLoMask);
+            return (addressMiss == 0)
+                & ((uint)Unsafe.Add(ref w, Word.DestinationPort + 1) - _dportLo <= _dportSpan)
+                & ((uint)Unsafe.Add(ref w, Word.SourcePort + 1) - _sportLo <= _sportSpan)
+                & ((uint)Unsafe.Add(ref w, Word.Protocol + 1) - _protoLo <= _protoSpan);
+        }
     }
 }
