@@ -50,31 +50,23 @@ public sealed partial class AclClassifier
         }
 
         var builder = new TreeBuilder(sorted);
-        var treeOf = new Tree?[members.Count];
+        int empty = builder.EmptyLeaf;
+        var rootOf = new int[members.Count];
+        int treeCount = 0;
         for (int p = 0; p < members.Count; p++)
         {
+            rootOf[p] = empty;
             if (members[p].Count > 0)
-                treeOf[p] = new Tree(builder.BuildNode(members[p].ToArray(), default, AclFields.UniverseHi(), 0), members[p][0]);
+            {
+                rootOf[p] = builder.BuildNode(members[p].ToArray(), default, AclFields.UniverseHi(), 0);
+                treeCount++;
+            }
         }
-
-        // A (direction, VNI) partition also visits its direction's any-VNI tree: one slice of trees per
-        // partition, in order of best rank so the lookup can stop at the first tree that cannot win.
-        var trees = new List<Tree>();
-        var slices = new TreeSlice[members.Count];
+        var roots = new PartitionRoots[members.Count];
         for (int p = 0; p < members.Count; p++)
-        {
-            int start = trees.Count;
-            Tree? own = treeOf[p], any = p >= 2 ? treeOf[directionOf[p]] : null;
-            if (own is Tree a && any is Tree b && b.BestRank < a.BestRank)
-                (own, any) = (b, a);
-            if (own is Tree first)
-                trees.Add(first);
-            if (any is Tree second)
-                trees.Add(second);
-            slices[p] = new TreeSlice(start, trees.Count - start);
-        }
+            roots[p] = new PartitionRoots(rootOf[p], p >= 2 ? rootOf[directionOf[p]] : empty);
         return new AclClassifier(mode, rules.Count, sorted.Length, builder.Nodes.ToArray(), builder.Entries.ToArray(),
-            trees.ToArray(), slices, new PartitionTable(partitionOf), builder.MaxDepthSeen);
+            roots, new PartitionTable(partitionOf), treeCount, builder.MaxDepthSeen);
     }
 
     private static void Expand(in AclRule rule, List<CompiledRule> into)
@@ -120,14 +112,18 @@ public sealed partial class AclClassifier
             _rules = rules;
             _referenceBudget = Math.Max(1L << 16, 64L * rules.Length);
             _scratch = new UInt128[Math.Max(16, 2 * rules.Length)];
+            EmptyLeaf = MakeLeaf([], 0);
         }
 
         public List<Node> Nodes { get; } = [];
+
+        /// <summary>A leaf with no rules, the root of an empty tree.</summary>
+        public int EmptyLeaf { get; }
         public List<LeafEntry> Entries { get; } = [];
         public int MaxDepthSeen { get; private set; }
 
         /// <summary>Builds the subtree for <paramref name="list"/> (precedence order) in the region [lo, hi];
-        /// returns a node index, or the complement of a leaf's first entry index.</summary>
+        /// returns a node reference (see <see cref="Node"/>) or a leaf.</summary>
         public int BuildNode(int[] list, FieldValues lo, FieldValues hi, int depth)
         {
             MaxDepthSeen = Math.Max(MaxDepthSeen, depth);
@@ -189,8 +185,8 @@ public sealed partial class AclClassifier
             rightLo[bestField] = bestSplit + 1;
             int leftChild = BuildNode(leftList, lo, leftHi, depth + 1);
             int rightChild = BuildNode(rightList, rightLo, hi, depth + 1);
-            Nodes[index] = new Node(PairOf(bestField), bestSplit, leftChild, rightChild);
-            return index;
+            Nodes[index] = new Node(bestSplit, leftChild, rightChild);
+            return Node.Reference(index, PairOf(bestField));
         }
 
         private int CountSide(int[] list, int count, int f, UInt128 split, bool left)

@@ -38,23 +38,21 @@ public sealed partial class AclClassifier : IAclClassifier
 
     private readonly Node[] _nodes;
     private readonly LeafEntry[] _entries;
-    private readonly Tree[] _trees;
-    // Per partition, the slice of _trees it visits (its own trees and its direction's any-VNI trees), by best rank.
-    private readonly TreeSlice[] _slices;
+    private readonly PartitionRoots[] _roots;
     private readonly PartitionTable _partitions;
     private readonly AclMatch _default;
 
     private AclClassifier(AclMode mode, int ruleCount, int expandedRuleCount, Node[] nodes, LeafEntry[] entries,
-        Tree[] trees, TreeSlice[] slices, PartitionTable partitions, int depth)
+        PartitionRoots[] roots, PartitionTable partitions, int treeCount, int depth)
     {
         Mode = mode;
         RuleCount = ruleCount;
         ExpandedRuleCount = expandedRuleCount;
         _nodes = nodes;
         _entries = entries;
-        _trees = trees;
-        _slices = slices;
+        _roots = roots;
         _partitions = partitions;
+        TreeCount = treeCount;
         Depth = depth;
         _default = AclMatch.DefaultFor(mode);
     }
@@ -68,23 +66,22 @@ public sealed partial class AclClassifier : IAclClassifier
     /// <summary>Rules after port-list expansion.</summary>
     internal int ExpandedRuleCount { get; }
 
-    /// <summary>Number of trees over all partitions.</summary>
-    internal int TreeCount => _trees.Length;
+    /// <summary>Number of trees (non-empty partitions).</summary>
+    internal int TreeCount { get; }
 
     /// <summary>Inner nodes of all trees.</summary>
     internal int NodeCount => _nodes.Length;
 
-    /// <summary>Rule references held by all leaves (replication measure).</summary>
+    /// <summary>Leaf entries of all trees, leaf-ending sentinels included (replication measure).</summary>
     internal int LeafRuleReferences => _entries.Length;
 
     /// <summary>Deepest leaf of any tree.</summary>
     internal int Depth { get; }
 
-    /// <summary>Bytes held by the lookup structure's arrays (nodes, leaf entries, trees, partition table).</summary>
+    /// <summary>Bytes held by the lookup structure's arrays (nodes, leaf entries, partition roots and table).</summary>
     internal long MemoryBytes =>
         (long)_nodes.Length * Unsafe.SizeOf<Node>() + (long)_entries.Length * Unsafe.SizeOf<LeafEntry>()
-        + (long)_trees.Length * Unsafe.SizeOf<Tree>() + (long)_slices.Length * Unsafe.SizeOf<TreeSlice>()
-        + _partitions.MemoryBytes;
+        + (long)_roots.Length * Unsafe.SizeOf<PartitionRoots>() + _partitions.MemoryBytes;
 
     /// <inheritdoc/>
     public AclMatch Classify(in AclQuery query)
@@ -92,7 +89,7 @@ public sealed partial class AclClassifier : IAclClassifier
         // A query direction other than ingress/egress matches no rule.
         if ((uint)query.Direction > (uint)AclDirection.Egress)
             return _default;
-        TreeSlice slice = _slices[_partitions.Find(query.Direction, query.Vni)];
+        PartitionRoots roots = _roots[_partitions.Find(query.Direction, query.Vni)];
         QueryWords w = default;
         w[Word.Source] = query.SrcIp.Hi;
         w[Word.Source + 1] = query.SrcIp.Lo;
@@ -103,49 +100,69 @@ public sealed partial class AclClassifier : IAclClassifier
         w[Word.DestinationPort + 1] = query.DstPort;
         ref ulong words = ref w[0];
 
-        int bestRank = int.MaxValue;
-        AclMatch best = _default;
+        // Both trees are walked in the same loop so that their cache misses overlap; a walk that reached its
+        // leaf waits for the other.
         ref Node nodes = ref MemoryMarshal.GetArrayDataReference(_nodes);
-        ref LeafEntry entries = ref MemoryMarshal.GetArrayDataReference(_entries);
-        foreach (ref readonly Tree tree in _trees.AsSpan(slice.Start, slice.Count))
+        int a = roots.Own, b = roots.AnyVni;
+        while ((a & b) >= 0)
         {
-            // Trees are ordered by their best rank: once one cannot win, none after it can.
-            if (tree.BestRank >= bestRank)
-                break;
-            int n = tree.Root;
-            while (n >= 0)
+            if (a >= 0)
+                a = Step(ref nodes, a, ref words);
+            if (b >= 0)
+                b = Step(ref nodes, b, ref words);
+        }
+
+        ref LeafEntry entries = ref MemoryMarshal.GetArrayDataReference(_entries);
+        int bestRank = int.MaxValue;
+        int found = Scan(ref entries, ~a, ref words, ref bestRank);
+        int other = Scan(ref entries, ~b, ref words, ref bestRank);
+        if (other >= 0)
+            found = other;
+        if (found < 0)
+            return _default;
+        ref LeafEntry hit = ref Unsafe.Add(ref entries, found);
+        return new AclMatch(hit.Action, hit.Id);
+    }
+
+    /// <summary>One level down: the child reference of node <paramref name="reference"/> the query falls in.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Step(ref Node nodes, int reference, ref ulong words)
+    {
+        // Node references come from the builder and are in range by construction.
+        ref Node node = ref Unsafe.Add(ref nodes, reference >> Node.PairBits);
+        int pair = reference & Node.PairMask;
+        ulong hi = Unsafe.Add(ref words, pair), lo = Unsafe.Add(ref words, pair + 1);
+        // Indexing the child pair by the comparison's outcome, rather than branching on it, avoids a mispredict
+        // per level: the descent's direction is random from the predictor's point of view.
+        bool right = hi > node.SplitHi | (hi == node.SplitHi & lo > node.SplitLo);
+        return Unsafe.Add(ref Unsafe.AsRef(in node.Left), Unsafe.As<bool, byte>(ref right));
+    }
+
+    /// <summary>Scans the leaf starting at <paramref name="start"/> for the first rule matching and ranking before
+    /// <paramref name="bestRank"/>; returns its entry index (and lowers <paramref name="bestRank"/>) or −1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Scan(ref LeafEntry entries, int start, ref ulong words, ref int bestRank)
+    {
+        // Each leaf ends with a sentinel of rank int.MaxValue, so the rank test also ends the scan.
+        for (int i = start; ; i++)
+        {
+            ref LeafEntry entry = ref Unsafe.Add(ref entries, i);
+            if (entry.Rank >= bestRank)
+                return -1;
+            if (entry.Matches(ref words))
             {
-                // Indices and word numbers come from the builder and are in range by construction.
-                ref Node node = ref Unsafe.Add(ref nodes, n);
-                n = node.GoesLeft(ref words) ? node.Left : node.Right;
-            }
-            // Each leaf ends with a sentinel of rank int.MaxValue, so the rank test also ends the scan.
-            for (int i = ~n; ; i++)
-            {
-                ref LeafEntry entry = ref Unsafe.Add(ref entries, i);
-                if (entry.Rank >= bestRank)
-                    break;
-                if (entry.Matches(ref words))
-                {
-                    bestRank = entry.Rank;
-                    best = new AclMatch(entry.Action, entry.Id);
-                    break;
-                }
+                bestRank = entry.Rank;
+                return i;
             }
         }
-        return best;
     }
 
-    private readonly struct Tree(int root, int bestRank)
+    /// <summary>The roots of the two trees a partition's query walks: its own rules and its direction's any-VNI
+    /// rules (an any-VNI partition's second tree is empty). A root is a node reference or a leaf.</summary>
+    private readonly struct PartitionRoots(int own, int anyVni)
     {
-        public readonly int Root = root;
-        public readonly int BestRank = bestRank;
-    }
-
-    private readonly struct TreeSlice(int start, int count)
-    {
-        public readonly int Start = start;
-        public readonly int Count = count;
+        public readonly int Own = own;
+        public readonly int AnyVni = anyVni;
     }
 
     /// <summary>The query as pairs of 64-bit words (upper, lower half), so every field compares the same way as
@@ -167,33 +184,21 @@ public sealed partial class AclClassifier : IAclClassifier
         private ulong _element;
     }
 
-    /// <summary>An inner node, 24 bytes: "pair ≤ split" (128-bit) goes left. The pair number rides in the low
-    /// 4 bits of the right child (an arithmetic shift keeps a leaf's negative index).</summary>
-    private readonly struct Node(int pair, UInt128 split, int left, int right)
+    /// <summary>An inner node, 24 bytes: "pair ≤ split" (as 128-bit values) goes left. A reference to a node is
+    /// its index shifted left by <see cref="PairBits"/> with the node's pair number in the low bits, so the
+    /// query word can be loaded while the node is; a leaf is referenced by the complement of its first entry.</summary>
+    private readonly struct Node(UInt128 split, int left, int right)
     {
+        public const int PairBits = 4;
+        public const int PairMask = (1 << PairBits) - 1;
+
         public readonly ulong SplitHi = (ulong)(split >> 64);
         public readonly ulong SplitLo = (ulong)split;
+        // Left and Right are adjacent: the lookup indexes them by the comparison's outcome.
         public readonly int Left = left;
-        private readonly int _rightAndPair = (right << 4) | pair;
+        public readonly int Right = right;
 
-        public int Right
-        {
-            [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            get => _rightAndPair >> 4;
-        }
-
-        public int Pair
-        {
-            [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            get => _rightAndPair & 0xF;
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public bool GoesLeft(ref ulong words)
-        {
-            ulong hi = Unsafe.Add(ref words, Pair), lo = Unsafe.Add(ref words, Pair + 1);
-            return hi < SplitHi | (hi == SplitHi & lo <= SplitLo);
-        }
+        public static int Reference(int index, int pair) => (index << PairBits) | pair;
     }
 
     /// <summary>A rule box as the builder sees it: one [lo, hi] per field.</summary>
