@@ -24,28 +24,41 @@ public sealed partial class AclClassifier
         var sorted = compiled.ToArray();
         Array.Sort(sorted, static (a, b) => AclRule.Compare(a.Priority, a.Action, a.Id, b.Priority, b.Action, b.Id));
 
-        // Partitions 0 and 1: any-VNI rules of ingress and egress; then one per (direction, VNI) named by a rule.
-        var partitionOf = new Dictionary<(AclDirection, uint), int>();
-        var members = new List<List<int>> { new(), new() };
-        var directionOf = new List<int> { 0, 1 };
+        // Partitions 0 to 7: any-VNI rules of each lane (direction, protocol class); then one per (lane, VNI)
+        // named by a rule. A rule for both directions or any protocol goes to every lane it covers.
+        var partitionOf = new Dictionary<(int, uint), int>();
+        var members = new List<List<int>>();
+        var laneOf = new List<int>();
+        for (int lane = 0; lane < PartitionTable.Lanes; lane++)
+        {
+            members.Add([]);
+            laneOf.Add(lane);
+        }
         for (int rank = 0; rank < sorted.Length; rank++)
         {
             ref readonly CompiledRule r = ref sorted[rank];
+            bool anyProtocol = r.Lo[AclFields.Protocol] != r.Hi[AclFields.Protocol];
+            int firstClass = anyProtocol ? 0 : ProtocolClass((byte)r.Lo[AclFields.Protocol]);
+            int lastClass = anyProtocol ? ProtocolClasses - 1 : firstClass;
             for (uint d = (uint)r.Lo[AclFields.Direction]; d <= (uint)r.Hi[AclFields.Direction]; d++)
             {
-                int partition = (int)d;
-                if (r.Lo[AclFields.Vni] == r.Hi[AclFields.Vni])
+                for (int c = firstClass; c <= lastClass; c++)
                 {
-                    var key = ((AclDirection)d, (uint)r.Lo[AclFields.Vni]);
-                    if (!partitionOf.TryGetValue(key, out partition))
+                    int lane = Lane((AclDirection)d, c);
+                    int partition = lane;
+                    if (r.Lo[AclFields.Vni] == r.Hi[AclFields.Vni])
                     {
-                        partition = members.Count;
-                        partitionOf.Add(key, partition);
-                        members.Add([]);
-                        directionOf.Add((int)d);
+                        var key = (lane, (uint)r.Lo[AclFields.Vni]);
+                        if (!partitionOf.TryGetValue(key, out partition))
+                        {
+                            partition = members.Count;
+                            partitionOf.Add(key, partition);
+                            members.Add([]);
+                            laneOf.Add(lane);
+                        }
                     }
+                    members[partition].Add(rank);
                 }
-                members[partition].Add(rank);
             }
         }
 
@@ -64,10 +77,24 @@ public sealed partial class AclClassifier
         }
         var roots = new PartitionRoots[members.Count];
         for (int p = 0; p < members.Count; p++)
-            roots[p] = new PartitionRoots(rootOf[p], p >= 2 ? rootOf[directionOf[p]] : empty);
+            roots[p] = new PartitionRoots(rootOf[p], p >= PartitionTable.Lanes ? rootOf[laneOf[p]] : empty);
         return new AclClassifier(mode, rules.Count, sorted.Length, builder.Nodes.ToArray(), builder.Entries.ToArray(),
             roots, new PartitionTable(partitionOf), treeCount, builder.MaxDepthSeen);
     }
+
+    private const int ProtocolClasses = 4;
+
+    /// <summary>Protocol classes split partitions: TCP, UDP and ICMP each have their own, every other protocol
+    /// shares the last (its tree still cuts on the protocol).</summary>
+    private static int ProtocolClass(byte protocol) => protocol switch
+    {
+        IpProtocol.Tcp => 0,
+        IpProtocol.Udp => 1,
+        IpProtocol.Icmp => 2,
+        _ => 3,
+    };
+
+    private static int Lane(AclDirection direction, int protocolClass) => (int)direction * ProtocolClasses + protocolClass;
 
     private static void Expand(in AclRule rule, List<CompiledRule> into)
     {

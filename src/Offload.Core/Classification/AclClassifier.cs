@@ -89,7 +89,7 @@ public sealed partial class AclClassifier : IAclClassifier
         // A query direction other than ingress/egress matches no rule.
         if ((uint)query.Direction > (uint)AclDirection.Egress)
             return _default;
-        PartitionRoots roots = _roots[_partitions.Find(query.Direction, query.Vni)];
+        PartitionRoots roots = _roots[_partitions.Find(Lane(query.Direction, ProtocolClass(query.Protocol)), query.Vni)];
         QueryWords w = default;
         w[Word.Source] = query.SrcIp.Hi;
         w[Word.Source + 1] = query.SrcIp.Lo;
