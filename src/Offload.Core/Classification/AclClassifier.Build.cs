@@ -75,11 +75,14 @@ public sealed partial class AclClassifier
                 treeCount++;
             }
         }
+        var byRank = new AclMatch[sorted.Length];
+        for (int rank = 0; rank < sorted.Length; rank++)
+            byRank[rank] = new AclMatch(sorted[rank].Action, sorted[rank].Id);
         var roots = new PartitionRoots[members.Count];
         for (int p = 0; p < members.Count; p++)
             roots[p] = new PartitionRoots(rootOf[p], p >= PartitionTable.Lanes ? rootOf[laneOf[p]] : empty);
         return new AclClassifier(mode, rules.Count, sorted.Length, builder.Nodes.ToArray(), builder.Entries.ToArray(),
-            roots, new PartitionTable(partitionOf), treeCount, builder.MaxDepthSeen);
+            roots, byRank, new PartitionTable(partitionOf), treeCount, builder.MaxDepthSeen);
     }
 
     private const int ProtocolClasses = 4;

@@ -39,11 +39,13 @@ public sealed partial class AclClassifier : IAclClassifier
     private readonly Node[] _nodes;
     private readonly LeafEntry[] _entries;
     private readonly PartitionRoots[] _roots;
+    // The answer of each expanded rule, by rank (position in precedence order).
+    private readonly AclMatch[] _byRank;
     private readonly PartitionTable _partitions;
     private readonly AclMatch _default;
 
     private AclClassifier(AclMode mode, int ruleCount, int expandedRuleCount, Node[] nodes, LeafEntry[] entries,
-        PartitionRoots[] roots, PartitionTable partitions, int treeCount, int depth)
+        PartitionRoots[] roots, AclMatch[] byRank, PartitionTable partitions, int treeCount, int depth)
     {
         Mode = mode;
         RuleCount = ruleCount;
@@ -51,6 +53,7 @@ public sealed partial class AclClassifier : IAclClassifier
         _nodes = nodes;
         _entries = entries;
         _roots = roots;
+        _byRank = byRank;
         _partitions = partitions;
         TreeCount = treeCount;
         Depth = depth;
@@ -81,7 +84,8 @@ public sealed partial class AclClassifier : IAclClassifier
     /// <summary>Bytes held by the lookup structure's arrays (nodes, leaf entries, partition roots and table).</summary>
     internal long MemoryBytes =>
         (long)_nodes.Length * Unsafe.SizeOf<Node>() + (long)_entries.Length * Unsafe.SizeOf<LeafEntry>()
-        + (long)_roots.Length * Unsafe.SizeOf<PartitionRoots>() + _partitions.MemoryBytes;
+        + (long)_roots.Length * Unsafe.SizeOf<PartitionRoots>() + (long)_byRank.Length * Unsafe.SizeOf<AclMatch>()
+        + _partitions.MemoryBytes;
 
     /// <inheritdoc/>
     public AclMatch Classify(in AclQuery query)
@@ -120,8 +124,7 @@ public sealed partial class AclClassifier : IAclClassifier
             found = other;
         if (found < 0)
             return _default;
-        ref LeafEntry hit = ref Unsafe.Add(ref entries, found);
-        return new AclMatch(hit.Action, hit.Id);
+        return _byRank[Unsafe.Add(ref entries, found).Rank];
     }
 
     /// <summary>One level down: the child reference of node <paramref name="reference"/> the query falls in.</summary>
@@ -211,18 +214,16 @@ public sealed partial class AclClassifier : IAclClassifier
         public AclAction Action;
     }
 
-    /// <summary>A rule in the form tested at the leaves: each address a prefix as value and mask per 64-bit half,
-    /// ports and protocol as (low, span), all tested without a branch per field. Direction and VNI are not
-    /// kept: the partition a leaf belongs to already implies them.</summary>
+    /// <summary>A rule in the form tested at the leaves, 56 bytes: each address a prefix as value and length per
+    /// 64-bit half, ports and protocol as (low, span), all tested without a branch per field. Direction and VNI
+    /// are not kept (the partition implies them), nor the rule's id and action (looked up by rank on a match).</summary>
     private readonly struct LeafEntry
     {
         private readonly ulong _srcHi, _srcLo, _dstHi, _dstLo;
-        private readonly ulong _srcHiMask, _srcLoMask, _dstHiMask, _dstLoMask;
-        private readonly ushort _sportLo, _sportSpan, _dportLo, _dportSpan;
         public readonly int Rank;
-        public readonly int Id;
+        private readonly ushort _sportLo, _sportSpan, _dportLo, _dportSpan;
         private readonly byte _protoLo, _protoSpan;
-        public readonly AclAction Action;
+        private readonly byte _srcHiLength, _srcLoLength, _dstHiLength, _dstLoLength;
 
         /// <summary>Ends every leaf: its rank stops the scan whatever the best so far.</summary>
         public static LeafEntry Sentinel => new(rank: int.MaxValue);
@@ -232,37 +233,60 @@ public sealed partial class AclClassifier : IAclClassifier
         public LeafEntry(in CompiledRule r, int rank)
         {
             Rank = rank;
-            (_srcHi, _srcLo, _srcHiMask, _srcLoMask) = PrefixOf(r.Lo[AclFields.Source], r.Hi[AclFields.Source]);
-            (_dstHi, _dstLo, _dstHiMask, _dstLoMask) = PrefixOf(r.Lo[AclFields.Destination], r.Hi[AclFields.Destination]);
+            (_srcHi, _srcLo, _srcHiLength, _srcLoLength) = PrefixOf(r.Lo[AclFields.Source], r.Hi[AclFields.Source]);
+            (_dstHi, _dstLo, _dstHiLength, _dstLoLength) = PrefixOf(r.Lo[AclFields.Destination], r.Hi[AclFields.Destination]);
             _sportLo = (ushort)r.Lo[AclFields.SourcePort];
             _sportSpan = (ushort)(r.Hi[AclFields.SourcePort] - r.Lo[AclFields.SourcePort]);
             _dportLo = (ushort)r.Lo[AclFields.DestinationPort];
             _dportSpan = (ushort)(r.Hi[AclFields.DestinationPort] - r.Lo[AclFields.DestinationPort]);
             _protoLo = (byte)r.Lo[AclFields.Protocol];
             _protoSpan = (byte)(r.Hi[AclFields.Protocol] - r.Lo[AclFields.Protocol]);
-            Id = r.Id;
-            Action = r.Action;
         }
 
-        /// <summary>Address ranges come from prefixes, so [first, last] is first with mask ~(last - first).</summary>
-        private static (ulong Hi, ulong Lo, ulong HiMask, ulong LoMask) PrefixOf(UInt128 first, UInt128 last)
+        /// <summary>Address ranges come from prefixes: [first, last] is first with a prefix length of
+        /// 128 − log2(last − first + 1), split over the two halves.</summary>
+        private static (ulong Hi, ulong Lo, byte HiLength, byte LoLength) PrefixOf(UInt128 first, UInt128 last)
         {
-            UInt128 mask = ~(last - first);
-            return ((ulong)(first >> 64), (ulong)first, (ulong)(mask >> 64), (ulong)mask);
+            int length = (int)UInt128.LeadingZeroCount(last - first);
+            return ((ulong)(first >> 64), (ulong)first, (byte)Math.Min(length, 64), (byte)Math.Max(length - 64, 0));
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public bool Matches(ref ulong w)
         {
+            ref ulong masks = ref MemoryMarshal.GetReference(PrefixMasks);
             // Non-short-circuit operators on purpose: one hard-to-predict branch per entry instead of one per field.
-            ulong addressMiss = ((Unsafe.Add(ref w, Word.Source) ^ _srcHi) & _srcHiMask)
-                | ((Unsafe.Add(ref w, Word.Source + 1) ^ _srcLo) & _srcLoMask)
-                | ((Unsafe.Add(ref w, Word.Destination) ^ _dstHi) & _dstHiMask)
-                | ((Unsafe.Add(ref w, Word.Destination + 1) ^ _dstLo) & _dstLoMask);
+            // Lengths are at most 64 by construction, inside the 65-entry mask table.
+            ulong addressMiss = ((Unsafe.Add(ref w, Word.Source) ^ _srcHi) & Unsafe.Add(ref masks, _srcHiLength))
+                | ((Unsafe.Add(ref w, Word.Source + 1) ^ _srcLo) & Unsafe.Add(ref masks, _srcLoLength))
+                | ((Unsafe.Add(ref w, Word.Destination) ^ _dstHi) & Unsafe.Add(ref masks, _dstHiLength))
+                | ((Unsafe.Add(ref w, Word.Destination + 1) ^ _dstLo) & Unsafe.Add(ref masks, _dstLoLength));
             return (addressMiss == 0)
                 & ((uint)Unsafe.Add(ref w, Word.DestinationPort + 1) - _dportLo <= _dportSpan)
                 & ((uint)Unsafe.Add(ref w, Word.SourcePort + 1) - _sportLo <= _sportSpan)
                 & ((uint)Unsafe.Add(ref w, Word.Protocol + 1) - _protoLo <= _protoSpan);
         }
+
+        /// <summary>The mask of a prefix of each length 0 to 64 over a 64-bit half.</summary>
+        private static ReadOnlySpan<ulong> PrefixMasks =>
+        [
+        0x0UL, 0x8000000000000000UL, 0xC000000000000000UL, 0xE000000000000000UL,
+        0xF000000000000000UL, 0xF800000000000000UL, 0xFC00000000000000UL, 0xFE00000000000000UL,
+        0xFF00000000000000UL, 0xFF80000000000000UL, 0xFFC0000000000000UL, 0xFFE0000000000000UL,
+        0xFFF0000000000000UL, 0xFFF8000000000000UL, 0xFFFC000000000000UL, 0xFFFE000000000000UL,
+        0xFFFF000000000000UL, 0xFFFF800000000000UL, 0xFFFFC00000000000UL, 0xFFFFE00000000000UL,
+        0xFFFFF00000000000UL, 0xFFFFF80000000000UL, 0xFFFFFC0000000000UL, 0xFFFFFE0000000000UL,
+        0xFFFFFF0000000000UL, 0xFFFFFF8000000000UL, 0xFFFFFFC000000000UL, 0xFFFFFFE000000000UL,
+        0xFFFFFFF000000000UL, 0xFFFFFFF800000000UL, 0xFFFFFFFC00000000UL, 0xFFFFFFFE00000000UL,
+        0xFFFFFFFF00000000UL, 0xFFFFFFFF80000000UL, 0xFFFFFFFFC0000000UL, 0xFFFFFFFFE0000000UL,
+        0xFFFFFFFFF0000000UL, 0xFFFFFFFFF8000000UL, 0xFFFFFFFFFC000000UL, 0xFFFFFFFFFE000000UL,
+        0xFFFFFFFFFF000000UL, 0xFFFFFFFFFF800000UL, 0xFFFFFFFFFFC00000UL, 0xFFFFFFFFFFE00000UL,
+        0xFFFFFFFFFFF00000UL, 0xFFFFFFFFFFF80000UL, 0xFFFFFFFFFFFC0000UL, 0xFFFFFFFFFFFE0000UL,
+        0xFFFFFFFFFFFF0000UL, 0xFFFFFFFFFFFF8000UL, 0xFFFFFFFFFFFFC000UL, 0xFFFFFFFFFFFFE000UL,
+        0xFFFFFFFFFFFFF000UL, 0xFFFFFFFFFFFFF800UL, 0xFFFFFFFFFFFFFC00UL, 0xFFFFFFFFFFFFFE00UL,
+        0xFFFFFFFFFFFFFF00UL, 0xFFFFFFFFFFFFFF80UL, 0xFFFFFFFFFFFFFFC0UL, 0xFFFFFFFFFFFFFFE0UL,
+        0xFFFFFFFFFFFFFFF0UL, 0xFFFFFFFFFFFFFFF8UL, 0xFFFFFFFFFFFFFFFCUL, 0xFFFFFFFFFFFFFFFEUL,
+        0xFFFFFFFFFFFFFFFFUL,
+        ];
     }
 }
