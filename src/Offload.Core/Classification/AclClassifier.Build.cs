@@ -29,7 +29,7 @@ public sealed partial class AclClassifier
         var partitionOf = new Dictionary<(int, uint), int>();
         var members = new List<List<int>>();
         var laneOf = new List<int>();
-        for (int lane = 0; lane < PartitionTable.Lanes; lane++)
+        for (int lane = 0; lane < PartitionTable<PartitionRoots>.Lanes; lane++)
         {
             members.Add([]);
             laneOf.Add(lane);
@@ -78,11 +78,14 @@ public sealed partial class AclClassifier
         var byRank = new AclMatch[sorted.Length];
         for (int rank = 0; rank < sorted.Length; rank++)
             byRank[rank] = new AclMatch(sorted[rank].Action, sorted[rank].Id);
-        var roots = new PartitionRoots[members.Count];
-        for (int p = 0; p < members.Count; p++)
-            roots[p] = new PartitionRoots(rootOf[p], p >= PartitionTable.Lanes ? rootOf[laneOf[p]] : empty);
+        var laneRoots = new PartitionRoots[PartitionTable<PartitionRoots>.Lanes];
+        for (int lane = 0; lane < laneRoots.Length; lane++)
+            laneRoots[lane] = new PartitionRoots(rootOf[lane], empty);
+        var vniRoots = new Dictionary<(int, uint), PartitionRoots>(partitionOf.Count);
+        foreach (var (key, p) in partitionOf)
+            vniRoots.Add(key, new PartitionRoots(rootOf[p], rootOf[laneOf[p]]));
         return new AclClassifier(mode, rules.Count, sorted.Length, builder.Nodes.ToArray(), builder.Entries.ToArray(),
-            roots, byRank, new PartitionTable(partitionOf), treeCount, builder.MaxDepthSeen);
+            byRank, new PartitionTable<PartitionRoots>(vniRoots, laneRoots), treeCount, builder.MaxDepthSeen);
     }
 
     private const int ProtocolClasses = 4;

@@ -38,21 +38,19 @@ public sealed partial class AclClassifier : IAclClassifier
 
     private readonly Node[] _nodes;
     private readonly LeafEntry[] _entries;
-    private readonly PartitionRoots[] _roots;
     // The answer of each expanded rule, by rank (position in precedence order).
     private readonly AclMatch[] _byRank;
-    private readonly PartitionTable _partitions;
+    private readonly PartitionTable<PartitionRoots> _partitions;
     private readonly AclMatch _default;
 
     private AclClassifier(AclMode mode, int ruleCount, int expandedRuleCount, Node[] nodes, LeafEntry[] entries,
-        PartitionRoots[] roots, AclMatch[] byRank, PartitionTable partitions, int treeCount, int depth)
+        AclMatch[] byRank, PartitionTable<PartitionRoots> partitions, int treeCount, int depth)
     {
         Mode = mode;
         RuleCount = ruleCount;
         ExpandedRuleCount = expandedRuleCount;
         _nodes = nodes;
         _entries = entries;
-        _roots = roots;
         _byRank = byRank;
         _partitions = partitions;
         TreeCount = treeCount;
@@ -81,10 +79,10 @@ public sealed partial class AclClassifier : IAclClassifier
     /// <summary>Deepest leaf of any tree.</summary>
     internal int Depth { get; }
 
-    /// <summary>Bytes held by the lookup structure's arrays (nodes, leaf entries, partition roots and table).</summary>
+    /// <summary>Bytes held by the lookup structure's arrays (nodes, leaf entries, answers, partition table).</summary>
     internal long MemoryBytes =>
         (long)_nodes.Length * Unsafe.SizeOf<Node>() + (long)_entries.Length * Unsafe.SizeOf<LeafEntry>()
-        + (long)_roots.Length * Unsafe.SizeOf<PartitionRoots>() + (long)_byRank.Length * Unsafe.SizeOf<AclMatch>()
+        + (long)_byRank.Length * Unsafe.SizeOf<AclMatch>()
         + _partitions.MemoryBytes;
 
     /// <inheritdoc/>
@@ -93,7 +91,7 @@ public sealed partial class AclClassifier : IAclClassifier
         // A query direction other than ingress/egress matches no rule.
         if ((uint)query.Direction > (uint)AclDirection.Egress)
             return _default;
-        PartitionRoots roots = _roots[_partitions.Find(Lane(query.Direction, ProtocolClass(query.Protocol)), query.Vni)];
+        PartitionRoots roots = _partitions.Find(Lane(query.Direction, ProtocolClass(query.Protocol)), query.Vni);
         QueryWords w = default;
         w[Word.Source] = query.SrcIp.Hi;
         w[Word.Source + 1] = query.SrcIp.Lo;
