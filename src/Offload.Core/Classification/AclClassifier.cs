@@ -252,7 +252,7 @@ public sealed partial class AclClassifier : IAclClassifier
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public bool Matches(ref ulong w)
         {
-            ref ulong masks = ref MemoryMarshal.GetReference(PrefixMasks);
+            ref ulong masks = ref MemoryMarshal.GetArrayDataReference(PrefixMasks);
             // Non-short-circuit operators on purpose: one hard-to-predict branch per entry instead of one per field.
             // Lengths are at most 64 by construction, inside the 65-entry mask table.
             ulong addressMiss = ((Unsafe.Add(ref w, Word.Source) ^ _srcHi) & Unsafe.Add(ref masks, _srcHiLength))
@@ -266,25 +266,14 @@ public sealed partial class AclClassifier : IAclClassifier
         }
 
         /// <summary>The mask of a prefix of each length 0 to 64 over a 64-bit half.</summary>
-        private static ReadOnlySpan<ulong> PrefixMasks =>
-        [
-        0x0UL, 0x8000000000000000UL, 0xC000000000000000UL, 0xE000000000000000UL,
-        0xF000000000000000UL, 0xF800000000000000UL, 0xFC00000000000000UL, 0xFE00000000000000UL,
-        0xFF00000000000000UL, 0xFF80000000000000UL, 0xFFC0000000000000UL, 0xFFE0000000000000UL,
-        0xFFF0000000000000UL, 0xFFF8000000000000UL, 0xFFFC000000000000UL, 0xFFFE000000000000UL,
-        0xFFFF000000000000UL, 0xFFFF800000000000UL, 0xFFFFC00000000000UL, 0xFFFFE00000000000UL,
-        0xFFFFF00000000000UL, 0xFFFFF80000000000UL, 0xFFFFFC0000000000UL, 0xFFFFFE0000000000UL,
-        0xFFFFFF0000000000UL, 0xFFFFFF8000000000UL, 0xFFFFFFC000000000UL, 0xFFFFFFE000000000UL,
-        0xFFFFFFF000000000UL, 0xFFFFFFF800000000UL, 0xFFFFFFFC00000000UL, 0xFFFFFFFE00000000UL,
-        0xFFFFFFFF00000000UL, 0xFFFFFFFF80000000UL, 0xFFFFFFFFC0000000UL, 0xFFFFFFFFE0000000UL,
-        0xFFFFFFFFF0000000UL, 0xFFFFFFFFF8000000UL, 0xFFFFFFFFFC000000UL, 0xFFFFFFFFFE000000UL,
-        0xFFFFFFFFFF000000UL, 0xFFFFFFFFFF800000UL, 0xFFFFFFFFFFC00000UL, 0xFFFFFFFFFFE00000UL,
-        0xFFFFFFFFFFF00000UL, 0xFFFFFFFFFFF80000UL, 0xFFFFFFFFFFFC0000UL, 0xFFFFFFFFFFFE0000UL,
-        0xFFFFFFFFFFFF0000UL, 0xFFFFFFFFFFFF8000UL, 0xFFFFFFFFFFFFC000UL, 0xFFFFFFFFFFFFE000UL,
-        0xFFFFFFFFFFFFF000UL, 0xFFFFFFFFFFFFF800UL, 0xFFFFFFFFFFFFFC00UL, 0xFFFFFFFFFFFFFE00UL,
-        0xFFFFFFFFFFFFFF00UL, 0xFFFFFFFFFFFFFF80UL, 0xFFFFFFFFFFFFFFC0UL, 0xFFFFFFFFFFFFFFE0UL,
-        0xFFFFFFFFFFFFFFF0UL, 0xFFFFFFFFFFFFFFF8UL, 0xFFFFFFFFFFFFFFFCUL, 0xFFFFFFFFFFFFFFFEUL,
-        0xFFFFFFFFFFFFFFFFUL,
-        ];
+        private static readonly ulong[] PrefixMasks = CreatePrefixMasks();
+
+        private static ulong[] CreatePrefixMasks()
+        {
+            var masks = new ulong[65];
+            for (int length = 1; length <= 64; length++)
+                masks[length] = ulong.MaxValue << (64 - length);
+            return masks;
+        }
     }
 }
