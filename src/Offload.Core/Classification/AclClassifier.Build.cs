@@ -173,71 +173,78 @@ public sealed partial class AclClassifier
                 return MakeLeaf(list, count);
 
             int bestField = -1;
-            UInt128 bestSplit = default;
+            Splits bestSplits = default;
             int bestMax = int.MaxValue, bestSum = int.MaxValue;
+            Span<int> counts = stackalloc int[Node.Fanout];
             foreach (int f in CutFields)
             {
-                if (!TryMedianBoundary(list, count, f, lo[f], hi[f], out UInt128 split))
+                if (!TryQuartileBoundaries(list, count, f, lo[f], hi[f], out Splits splits))
                     continue;
-                int left = 0, right = 0;
+                counts.Clear();
                 for (int i = 0; i < count; i++)
                 {
                     ref readonly CompiledRule r = ref _rules[list[i]];
-                    if (r.Lo[f] <= split)
-                        left++;
-                    if (r.Hi[f] > split)
-                        right++;
+                    for (int k = 0; k < Node.Fanout; k++)
+                    {
+                        if (InChild(r, f, splits, k, lo[f], hi[f]))
+                            counts[k]++;
+                    }
                 }
-                int max = Math.Max(left, right), sum = left + right;
+                int max = 0, sum = 0;
+                foreach (int c in counts)
+                {
+                    max = Math.Max(max, c);
+                    sum += c;
+                }
                 if (max < bestMax || (max == bestMax && sum < bestSum))
                 {
-                    (bestField, bestSplit, bestMax, bestSum) = (f, split, max, sum);
+                    (bestField, bestSplits, bestMax, bestSum) = (f, splits, max, sum);
                 }
             }
-            // A cut that leaves every rule on one side makes no progress; an uncovered region always has an
+            // A cut that leaves every rule in one child makes no progress; an uncovered region always has an
             // inner boundary in theory, so this is a safe stop only.
             if (bestField < 0 || bestMax >= count)
                 return MakeLeaf(list, count);
 
-            var leftList = new int[CountSide(list, count, bestField, bestSplit, left: true)];
-            var rightList = new int[CountSide(list, count, bestField, bestSplit, left: false)];
-            int nl = 0, nr = 0;
-            for (int i = 0; i < count; i++)
-            {
-                ref readonly CompiledRule r = ref _rules[list[i]];
-                if (r.Lo[bestField] <= bestSplit)
-                    leftList[nl++] = list[i];
-                if (r.Hi[bestField] > bestSplit)
-                    rightList[nr++] = list[i];
-            }
             int index = Nodes.Count;
             Nodes.Add(default);
-            FieldValues leftHi = hi;
-            leftHi[bestField] = bestSplit;
-            FieldValues rightLo = lo;
-            rightLo[bestField] = bestSplit + 1;
-            int leftChild = BuildNode(leftList, lo, leftHi, depth + 1);
-            int rightChild = BuildNode(rightList, rightLo, hi, depth + 1);
-            Nodes[index] = new Node(bestSplit, leftChild, rightChild);
+            Children children = default;
+            for (int k = 0; k < Node.Fanout; k++)
+            {
+                var childList = new List<int>(bestMax);
+                for (int i = 0; i < count; i++)
+                {
+                    if (InChild(_rules[list[i]], bestField, bestSplits, k, lo[bestField], hi[bestField]))
+                        childList.Add(list[i]);
+                }
+                FieldValues childLo = lo, childHi = hi;
+                if (k > 0)
+                    childLo[bestField] = bestSplits[k - 1] + 1;
+                if (k < Node.Fanout - 1)
+                    childHi[bestField] = bestSplits[k];
+                // Equal splits leave an empty region no query reaches.
+                children[k] = childLo[bestField] > childHi[bestField]
+                    ? EmptyLeaf
+                    : BuildNode(childList.ToArray(), childLo, childHi, depth + 1);
+            }
+            Nodes[index] = new Node(bestSplits, children);
             return Node.Reference(index, PairOf(bestField));
         }
 
-        private int CountSide(int[] list, int count, int f, UInt128 split, bool left)
+        /// <summary>True when rule <paramref name="r"/> overlaps child <paramref name="k"/>'s part of field
+        /// <paramref name="f"/>: (split k−1, split k], the first and last children open to the region's ends.</summary>
+        private static bool InChild(in CompiledRule r, int f, in Splits splits, int k, UInt128 lo, UInt128 hi)
         {
-            int n = 0;
-            for (int i = 0; i < count; i++)
-            {
-                ref readonly CompiledRule r = ref _rules[list[i]];
-                if (left ? r.Lo[f] <= split : r.Hi[f] > split)
-                    n++;
-            }
-            return n;
+            UInt128 childLo = k == 0 ? lo : splits[k - 1] + 1;
+            UInt128 childHi = k == Node.Fanout - 1 ? hi : splits[k];
+            return childLo <= childHi && r.Lo[f] <= childHi && r.Hi[f] >= childLo;
         }
 
-        /// <summary>The median of the rule edges strictly inside (lo, hi) on field <paramref name="f"/>, as a
-        /// cut "value ≤ split goes left"; false when no rule edge falls inside the region.</summary>
-        private bool TryMedianBoundary(int[] list, int count, int f, UInt128 lo, UInt128 hi, out UInt128 split)
+        /// <summary>The quartiles of the rule edges strictly inside (lo, hi) on field <paramref name="f"/>, as cuts
+        /// "value ≤ split"; false when no rule edge falls inside the region.</summary>
+        private bool TryQuartileBoundaries(int[] list, int count, int f, UInt128 lo, UInt128 hi, out Splits splits)
         {
+            splits = default;
             if (_scratch.Length < 2 * count)
                 _scratch = new UInt128[2 * count];
             int n = 0;
@@ -250,13 +257,11 @@ public sealed partial class AclClassifier
                     _scratch[n++] = r.Hi[f];
             }
             if (n == 0)
-            {
-                split = default;
                 return false;
-            }
             var edges = _scratch.AsSpan(0, n);
             edges.Sort();
-            split = edges[n / 2];
+            for (int k = 0; k < Node.Fanout - 1; k++)
+                splits[k] = edges[n * (k + 1) / Node.Fanout];
             return true;
         }
 

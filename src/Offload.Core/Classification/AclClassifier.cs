@@ -9,32 +9,31 @@ namespace Offload.Classification;
 /// allocate.
 /// </summary>
 /// <remarks>
-/// <para>Partitions: a query has one direction and one VNI, and most rules name both, so rules are first
-/// split by (direction, VNI) — a rule for both directions goes to both — and rules for any VNI into one
-/// partition per direction. A query looks its (direction, VNI) up in a small open-addressing table and
-/// only ever sees the trees of that partition and of its direction's any-VNI partition.</para>
-/// <para>Trees: in each partition, a HyperSplit-style binary decision tree over the remaining fields
-/// (source and destination address as 128-bit integers, protocol, source and destination port). Every
-/// rule is a box of inclusive ranges — a prefix is the range [first, last], "any" the whole field, a
-/// port range itself — so port ranges cost nothing extra. A rule with port lists is expanded into one
-/// box per (source range, destination range) pair.</para>
+/// <para>Partitions: a query has one direction, one protocol and one VNI, and most rules name all three, so
+/// rules are first split by lane — (direction, protocol class: TCP, UDP, ICMP, other) — and VNI; a rule for
+/// both directions or any protocol goes to every lane it covers, and rules for any VNI to one partition per
+/// lane. A query finds its (lane, VNI) in an open-addressing table whose slot holds the roots of the two trees
+/// it walks: its partition's own and its lane's any-VNI tree.</para>
+/// <para>Trees: HyperCuts-style decision trees over the remaining fields (source and destination address as
+/// 128-bit integers, protocol, source and destination port). Every rule is a box of inclusive ranges — a
+/// prefix is the range [first, last], "any" the whole field, a port range itself — so port ranges cost
+/// nothing extra. A rule with port lists is expanded into one box per (source range, destination range)
+/// pair. A node cuts one field at three splits into four children (one 64-byte node per level).</para>
 /// <para>Build: each node holds the rules that intersect its region, in precedence order. Rules after
 /// the first one that covers the whole region can never win there and are cut. A node with at most
-/// <see cref="LeafSize"/> rules becomes a leaf; otherwise, for each field, the median of the rule
-/// boundaries inside the region is a candidate cut, and the cut leaving the smallest larger half wins.
-/// Rules straddling the cut go to both children (replication); a depth cap and a global budget of rule
-/// references bound the memory, turning nodes into (longer) leaves instead — slower, never wrong.
-/// Rules wide in both addresses are kept in a tree of their own (as in EffiCuts), since a tree cutting
-/// addresses would copy them into almost every leaf.</para>
-/// <para>Lookup: the partition's trees are visited in order of the best rule they hold; in each, one
-/// comparison per level down to a leaf, then the leaf's few rules in precedence order (the first match
-/// is that tree's answer). A tree whose best rule cannot beat the answer so far is skipped, and so are
-/// all after it. All trees share flat arrays of structs: no object per node, leaf or tree.</para>
+/// <see cref="LeafSize"/> rules becomes a leaf; otherwise, for each field, the quartiles of the rule
+/// boundaries inside the region are candidate splits, and the field whose largest child is smallest wins.
+/// Rules straddling a split go to both sides (replication); a depth cap and a global budget of rule
+/// references bound the memory, turning nodes into (longer) leaves instead — slower, never wrong.</para>
+/// <para>Lookup: both trees are walked in one loop so that their cache misses overlap; each level picks the
+/// child by counting the splits below the value (no branch to mispredict). Then each leaf's few entries
+/// are tested in precedence order, without a branch per field, until the first that matches or cannot beat
+/// the best so far. Nodes and leaf entries live in two flat arrays of structs: no object per node or leaf.</para>
 /// </remarks>
 public sealed partial class AclClassifier : IAclClassifier
 {
     /// <summary>A node with this many rules or fewer becomes a leaf.</summary>
-    internal const int LeafSize = 4;
+    internal const int LeafSize = 5;
 
     private readonly Node[] _nodes;
     private readonly LeafEntry[] _entries;
@@ -133,10 +132,13 @@ public sealed partial class AclClassifier : IAclClassifier
         ref Node node = ref Unsafe.Add(ref nodes, reference >> Node.PairBits);
         int pair = reference & Node.PairMask;
         ulong hi = Unsafe.Add(ref words, pair), lo = Unsafe.Add(ref words, pair + 1);
-        // Indexing the child pair by the comparison's outcome, rather than branching on it, avoids a mispredict
-        // per level: the descent's direction is random from the predictor's point of view.
-        bool right = hi > node.SplitHi | (hi == node.SplitHi & lo > node.SplitLo);
-        return Unsafe.Add(ref Unsafe.AsRef(in node.Left), Unsafe.As<bool, byte>(ref right));
+        // The child is the number of splits below the value: indexing by it, rather than branching, avoids
+        // mispredicts, since the descent's direction is random from the predictor's point of view.
+        bool above0 = hi > node.S0Hi | (hi == node.S0Hi & lo > node.S0Lo);
+        bool above1 = hi > node.S1Hi | (hi == node.S1Hi & lo > node.S1Lo);
+        bool above2 = hi > node.S2Hi | (hi == node.S2Hi & lo > node.S2Lo);
+        int child = Unsafe.As<bool, byte>(ref above0) + Unsafe.As<bool, byte>(ref above1) + Unsafe.As<bool, byte>(ref above2);
+        return Unsafe.Add(ref Unsafe.AsRef(in node.C0), child);
     }
 
     /// <summary>Scans the leaf starting at <paramref name="start"/> for the first rule matching and ranking before
@@ -185,21 +187,41 @@ public sealed partial class AclClassifier : IAclClassifier
         private ulong _element;
     }
 
-    /// <summary>An inner node, 24 bytes: "pair ≤ split" (as 128-bit values) goes left. A reference to a node is
-    /// its index shifted left by <see cref="PairBits"/> with the node's pair number in the low bits, so the
-    /// query word can be loaded while the node is; a leaf is referenced by the complement of its first entry.</summary>
-    private readonly struct Node(UInt128 split, int left, int right)
+    /// <summary>An inner node, 64 bytes: three ascending splits (128-bit, as two halves) cut one field into four
+    /// children. A reference to a node is its index shifted left by <see cref="PairBits"/> with the node's pair
+    /// number in the low bits, so the query word can be loaded while the node is; a leaf is referenced by the
+    /// complement of its first entry.</summary>
+    private readonly struct Node
     {
+        public const int Fanout = 4;
         public const int PairBits = 4;
         public const int PairMask = (1 << PairBits) - 1;
 
-        public readonly ulong SplitHi = (ulong)(split >> 64);
-        public readonly ulong SplitLo = (ulong)split;
-        // Left and Right are adjacent: the lookup indexes them by the comparison's outcome.
-        public readonly int Left = left;
-        public readonly int Right = right;
+        public readonly ulong S0Hi, S0Lo, S1Hi, S1Lo, S2Hi, S2Lo;
+        // C0 to C3 are adjacent: the lookup indexes them by the comparisons' outcome.
+        public readonly int C0, C1, C2, C3;
+
+        public Node(in Splits splits, in Children children)
+        {
+            (S0Hi, S0Lo) = ((ulong)(splits[0] >> 64), (ulong)splits[0]);
+            (S1Hi, S1Lo) = ((ulong)(splits[1] >> 64), (ulong)splits[1]);
+            (S2Hi, S2Lo) = ((ulong)(splits[2] >> 64), (ulong)splits[2]);
+            (C0, C1, C2, C3) = (children[0], children[1], children[2], children[3]);
+        }
 
         public static int Reference(int index, int pair) => (index << PairBits) | pair;
+    }
+
+    [InlineArray(Node.Fanout - 1)]
+    private struct Splits
+    {
+        private UInt128 _element;
+    }
+
+    [InlineArray(Node.Fanout)]
+    private struct Children
+    {
+        private int _element;
     }
 
     /// <summary>A rule box as the builder sees it: one [lo, hi] per field.</summary>
