@@ -35,8 +35,8 @@ public sealed partial class AclClassifier : IAclClassifier
     /// <summary>A node with this many rules or fewer becomes a leaf.</summary>
     internal const int LeafSize = 5;
 
-    private readonly Node[] _nodes;
-    private readonly LeafEntry[] _entries;
+    private readonly CacheAlignedArray<Node> _nodes;
+    private readonly CacheAlignedArray<LeafEntry> _entries;
     // The answer of each expanded rule, by rank (position in precedence order).
     private readonly AclMatch[] _byRank;
     private readonly PartitionTable<PartitionRoots> _partitions;
@@ -48,8 +48,8 @@ public sealed partial class AclClassifier : IAclClassifier
         Mode = mode;
         RuleCount = ruleCount;
         ExpandedRuleCount = expandedRuleCount;
-        _nodes = nodes;
-        _entries = entries;
+        _nodes = new CacheAlignedArray<Node>(nodes);
+        _entries = new CacheAlignedArray<LeafEntry>(entries);
         _byRank = byRank;
         _partitions = partitions;
         TreeCount = treeCount;
@@ -80,7 +80,7 @@ public sealed partial class AclClassifier : IAclClassifier
 
     /// <summary>Bytes held by the lookup structure's arrays (nodes, leaf entries, answers, partition table).</summary>
     internal long MemoryBytes =>
-        (long)_nodes.Length * Unsafe.SizeOf<Node>() + (long)_entries.Length * Unsafe.SizeOf<LeafEntry>()
+        _nodes.MemoryBytes + _entries.MemoryBytes
         + (long)_byRank.Length * Unsafe.SizeOf<AclMatch>()
         + _partitions.MemoryBytes;
 
@@ -103,7 +103,7 @@ public sealed partial class AclClassifier : IAclClassifier
 
         // Both trees are walked in the same loop so that their cache misses overlap; a walk that reached its
         // leaf waits for the other.
-        ref Node nodes = ref MemoryMarshal.GetArrayDataReference(_nodes);
+        ref Node nodes = ref _nodes.First;
         int a = roots.Own, b = roots.AnyVni;
         while ((a & b) >= 0)
         {
@@ -113,7 +113,7 @@ public sealed partial class AclClassifier : IAclClassifier
                 b = Step(ref nodes, b, ref words);
         }
 
-        ref LeafEntry entries = ref MemoryMarshal.GetArrayDataReference(_entries);
+        ref LeafEntry entries = ref _entries.First;
         int bestRank = int.MaxValue;
         int found = Scan(ref entries, ~a, ref words, ref bestRank);
         int other = Scan(ref entries, ~b, ref words, ref bestRank);
