@@ -289,8 +289,9 @@ public sealed partial class AclClassifier
         {
             int start = Entries.Count;
             for (int i = 0; i < count; i++)
-                Entries.Add(new LeafEntry(_rules[list[i]], list[i]));
-            Entries.Add(LeafEntry.Sentinel);
+                Entries.Add(new LeafEntry(_rules[list[i]], list[i], last: i == count - 1));
+            if (count == 0)
+                Entries.Add(LeafEntry.Empty);
             return ~start;
         }
     }

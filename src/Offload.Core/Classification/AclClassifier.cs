@@ -72,7 +72,7 @@ public sealed partial class AclClassifier : IAclClassifier
     /// <summary>Inner nodes of all trees.</summary>
     internal int NodeCount => _nodes.Length;
 
-    /// <summary>Leaf entries of all trees, leaf-ending sentinels included (replication measure).</summary>
+    /// <summary>Leaf entries of all trees (replication measure).</summary>
     internal int LeafRuleReferences => _entries.Length;
 
     /// <summary>Deepest leaf of any tree.</summary>
@@ -146,7 +146,6 @@ public sealed partial class AclClassifier : IAclClassifier
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Scan(ref LeafEntry entries, int start, ref ulong words, ref int bestRank)
     {
-        // Each leaf ends with a sentinel of rank int.MaxValue, so the rank test also ends the scan.
         for (int i = start; ; i++)
         {
             ref LeafEntry entry = ref Unsafe.Add(ref entries, i);
@@ -157,6 +156,8 @@ public sealed partial class AclClassifier : IAclClassifier
                 bestRank = entry.Rank;
                 return i;
             }
+            if (entry.Last)
+                return -1;
         }
     }
 
@@ -234,9 +235,10 @@ public sealed partial class AclClassifier : IAclClassifier
         public AclAction Action;
     }
 
-    /// <summary>A rule in the form tested at the leaves, 56 bytes: each address a prefix as value and length per
+    /// <summary>A rule in the form tested at the leaves, one 64-byte cache line: each address a prefix as value and length per
     /// 64-bit half, ports and protocol as (low, span), all tested without a branch per field. Direction and VNI
     /// are not kept (the partition implies them), nor the rule's id and action (looked up by rank on a match).</summary>
+    [StructLayout(LayoutKind.Sequential, Size = 64)]
     private readonly struct LeafEntry
     {
         private readonly ulong _srcHi, _srcLo, _dstHi, _dstLo;
@@ -244,15 +246,22 @@ public sealed partial class AclClassifier : IAclClassifier
         private readonly ushort _sportLo, _sportSpan, _dportLo, _dportSpan;
         private readonly byte _protoLo, _protoSpan;
         private readonly byte _srcHiLength, _srcLoLength, _dstHiLength, _dstLoLength;
+        /// <summary>The leaf's last entry.</summary>
+        public readonly bool Last;
 
-        /// <summary>Ends every leaf: its rank stops the scan whatever the best so far.</summary>
-        public static LeafEntry Sentinel => new(rank: int.MaxValue);
+        /// <summary>The one entry of a leaf without rules: its rank stops the scan whatever the best so far.</summary>
+        public static LeafEntry Empty => new(rank: int.MaxValue);
 
-        private LeafEntry(int rank) => Rank = rank;
-
-        public LeafEntry(in CompiledRule r, int rank)
+        private LeafEntry(int rank)
         {
             Rank = rank;
+            Last = true;
+        }
+
+        public LeafEntry(in CompiledRule r, int rank, bool last)
+        {
+            Rank = rank;
+            Last = last;
             (_srcHi, _srcLo, _srcHiLength, _srcLoLength) = PrefixOf(r.Lo[AclFields.Source], r.Hi[AclFields.Source]);
             (_dstHi, _dstLo, _dstHiLength, _dstLoLength) = PrefixOf(r.Lo[AclFields.Destination], r.Hi[AclFields.Destination]);
             _sportLo = (ushort)r.Lo[AclFields.SourcePort];
