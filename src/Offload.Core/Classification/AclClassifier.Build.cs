@@ -1,4 +1,6 @@
 using System.Collections.Immutable;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 using Offload.Packets;
 
@@ -92,13 +94,22 @@ public sealed partial class AclClassifier
 
     /// <summary>Protocol classes split partitions: TCP, UDP and ICMP each have their own, every other protocol
     /// shares the last (its tree still cuts on the protocol).</summary>
-    private static int ProtocolClass(byte protocol) => protocol switch
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int ProtocolClass(byte protocol) =>
+        Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(ProtocolClassOf), protocol); // 256 entries: any byte is in range
+
+    // A table rather than a switch: the lookup's protocol varies packet to packet, a branch on it would mispredict.
+    private static readonly byte[] ProtocolClassOf = CreateProtocolClasses();
+
+    private static byte[] CreateProtocolClasses()
     {
-        IpProtocol.Tcp => 0,
-        IpProtocol.Udp => 1,
-        IpProtocol.Icmp => 2,
-        _ => 3,
-    };
+        var classes = new byte[256];
+        classes.AsSpan().Fill(3);
+        classes[IpProtocol.Tcp] = 0;
+        classes[IpProtocol.Udp] = 1;
+        classes[IpProtocol.Icmp] = 2;
+        return classes;
+    }
 
     private static int Lane(AclDirection direction, int protocolClass) => (int)direction * ProtocolClasses + protocolClass;
 

@@ -48,7 +48,9 @@ public sealed partial class AclClassifier : IAclClassifier
         Mode = mode;
         RuleCount = ruleCount;
         ExpandedRuleCount = expandedRuleCount;
-        _nodes = new CacheAlignedArray<Node>(nodes);
+        // The walk may read node 0 even when every tree is a single leaf.
+        _nodes = new CacheAlignedArray<Node>(nodes.Length == 0 ? [default] : nodes);
+        NodeCount = nodes.Length;
         _entries = new CacheAlignedArray<LeafEntry>(entries);
         _byRank = byRank;
         _partitions = partitions;
@@ -70,7 +72,7 @@ public sealed partial class AclClassifier : IAclClassifier
     internal int TreeCount { get; }
 
     /// <summary>Inner nodes of all trees.</summary>
-    internal int NodeCount => _nodes.Length;
+    internal int NodeCount { get; }
 
     /// <summary>Leaf entries of all trees (replication measure).</summary>
     internal int LeafRuleReferences => _entries.Length;
@@ -107,10 +109,12 @@ public sealed partial class AclClassifier : IAclClassifier
         int a = roots.Own, b = roots.AnyVni;
         while ((a & b) >= 0)
         {
-            if (a >= 0)
-                a = Step(ref nodes, a, ref words);
-            if (b >= 0)
-                b = Step(ref nodes, b, ref words);
+            // A walk already at its leaf steps from node 0 (there is always one) and keeps its leaf: a select, not
+            // a branch that would mispredict where the two depths differ.
+            int nextA = Step(ref nodes, a & ~(a >> 31), ref words);
+            int nextB = Step(ref nodes, b & ~(b >> 31), ref words);
+            a = a < 0 ? a : nextA;
+            b = b < 0 ? b : nextB;
         }
 
         ref LeafEntry entries = ref _entries.First;
