@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Offload.Classification;
 
@@ -8,40 +9,53 @@ namespace Offload.Classification;
 /// allocate.
 /// </summary>
 /// <remarks>
-/// <para>Structure: a HyperSplit-style binary decision tree over the seven match fields (direction, VNI,
-/// source and destination address as 128-bit integers, protocol, source and destination port). Every
-/// rule is a box of inclusive ranges — a prefix is the range [first, last], "any" the whole field, a
-/// port range itself — so port ranges cost nothing extra (the usual weak spot of tuple-space search,
-/// where a range expands into many prefixes). A rule with port lists is expanded into one box per
-/// (source range, destination range) pair.</para>
+/// <para>Partitions: a query has one direction, one protocol and one VNI, and most rules name all three, so
+/// rules are first split by lane — (direction, protocol class: TCP, UDP, ICMP, other) — and VNI; a rule for
+/// both directions or any protocol goes to every lane it covers, and rules for any VNI to one partition per
+/// lane. A query finds its (lane, VNI) in an open-addressing table whose slot holds the roots of the two trees
+/// it walks: its partition's own and its lane's any-VNI tree.</para>
+/// <para>Trees: HyperCuts-style decision trees over the remaining fields (source and destination address as
+/// 128-bit integers, protocol, source and destination port). Every rule is a box of inclusive ranges — a
+/// prefix is the range [first, last], "any" the whole field, a port range itself — so port ranges cost
+/// nothing extra. A rule with port lists is expanded into one box per (source range, destination range)
+/// pair. A node cuts one field at three splits into four children (one 64-byte node per level).</para>
 /// <para>Build: each node holds the rules that intersect its region, in precedence order. Rules after
 /// the first one that covers the whole region can never win there and are cut. A node with at most
-/// <see cref="LeafSize"/> rules becomes a leaf; otherwise, for each field, the median of the rule
-/// boundaries inside the region is a candidate cut, and the cut leaving the smallest larger half wins.
-/// Rules straddling the cut go to both children (replication); a depth cap and a global budget of rule
+/// <see cref="LeafSize"/> rules becomes a leaf; otherwise, for each field, the quartiles of the rule
+/// boundaries inside the region are candidate splits, and the field whose largest child is smallest wins.
+/// Rules straddling a split go to both sides (replication); a depth cap and a global budget of rule
 /// references bound the memory, turning nodes into (longer) leaves instead — slower, never wrong.</para>
-/// <para>Partitioning (as in EffiCuts): rules that are wide in the fields a tree cuts would be copied
-/// into almost every leaf, so rules wide in both addresses (each shorter than /16 for IPv4 or /64 for
-/// IPv6) and rules for any VNI are kept apart from the rest: at most four trees. (Eight groups, one per
-/// wide field, cut replication further but cost more in lookups than they saved.)</para>
-/// <para>Lookup: the trees are visited in order of the best rule they hold; in each, one comparison per
-/// level down to a leaf, then the leaf's few rules in precedence order (the first match is that tree's
-/// answer). A tree whose best rule cannot beat the answer so far is skipped, and so are all after it.</para>
+/// <para>Lookup: both trees are walked in one loop so that their cache misses overlap; each level picks the
+/// child by counting the splits below the value (no branch to mispredict). Then each leaf's few entries
+/// are tested in precedence order, without a branch per field, until the first that matches or cannot beat
+/// the best so far. Nodes and leaf entries live in two flat arrays of structs: no object per node or leaf.</para>
 /// </remarks>
 public sealed partial class AclClassifier : IAclClassifier
 {
     /// <summary>A node with this many rules or fewer becomes a leaf.</summary>
-    internal const int LeafSize = 8;
+    internal const int LeafSize = 5;
 
-    private readonly Tree[] _trees;
+    private readonly CacheAlignedArray<Node> _nodes;
+    private readonly CacheAlignedArray<LeafEntry> _entries;
+    // The answer of each expanded rule, by rank (position in precedence order).
+    private readonly AclMatch[] _byRank;
+    private readonly PartitionTable<PartitionRoots> _partitions;
     private readonly AclMatch _default;
 
-    private AclClassifier(AclMode mode, int ruleCount, int expandedRuleCount, Tree[] trees)
+    private AclClassifier(AclMode mode, int ruleCount, int expandedRuleCount, Node[] nodes, LeafEntry[] entries,
+        AclMatch[] byRank, PartitionTable<PartitionRoots> partitions, int treeCount, int depth)
     {
         Mode = mode;
         RuleCount = ruleCount;
         ExpandedRuleCount = expandedRuleCount;
-        _trees = trees;
+        // The walk may read node 0 even when every tree is a single leaf.
+        _nodes = new CacheAlignedArray<Node>(nodes.Length == 0 ? [default] : nodes);
+        NodeCount = nodes.Length;
+        _entries = new CacheAlignedArray<LeafEntry>(entries);
+        _byRank = byRank;
+        _partitions = partitions;
+        TreeCount = treeCount;
+        Depth = depth;
         _default = AclMatch.DefaultFor(mode);
     }
 
@@ -54,76 +68,165 @@ public sealed partial class AclClassifier : IAclClassifier
     /// <summary>Rules after port-list expansion.</summary>
     internal int ExpandedRuleCount { get; }
 
-    /// <summary>Number of partition trees.</summary>
-    internal int TreeCount => _trees.Length;
+    /// <summary>Number of trees (non-empty partitions).</summary>
+    internal int TreeCount { get; }
 
     /// <summary>Inner nodes of all trees.</summary>
-    internal int NodeCount { get { int n = 0; foreach (var t in _trees) n += t.Nodes.Length; return n; } }
+    internal int NodeCount { get; }
 
-    /// <summary>Rule references held by all leaves (replication measure).</summary>
-    internal int LeafRuleReferences { get { int n = 0; foreach (var t in _trees) n += t.Entries.Length; return n; } }
+    /// <summary>Leaf entries of all trees (replication measure).</summary>
+    internal int LeafRuleReferences => _entries.Length;
 
     /// <summary>Deepest leaf of any tree.</summary>
-    internal int Depth { get { int n = 0; foreach (var t in _trees) n = Math.Max(n, t.Depth); return n; } }
+    internal int Depth { get; }
+
+    /// <summary>Bytes held by the lookup structure's arrays (nodes, leaf entries, answers, partition table).</summary>
+    internal long MemoryBytes =>
+        _nodes.MemoryBytes + _entries.MemoryBytes
+        + (long)_byRank.Length * Unsafe.SizeOf<AclMatch>()
+        + _partitions.MemoryBytes;
 
     /// <inheritdoc/>
     public AclMatch Classify(in AclQuery query)
     {
-        FieldValues v = default;
-        AclFields.FromQuery(query, ref v);
-        int bestRank = int.MaxValue;
-        AclMatch best = _default;
-        foreach (Tree tree in _trees)
+        // A query direction other than ingress/egress matches no rule.
+        if ((uint)query.Direction > (uint)AclDirection.Egress)
+            return _default;
+        PartitionRoots roots = _partitions.Find(Lane(query.Direction, ProtocolClass(query.Protocol)), query.Vni);
+        QueryWords w = default;
+        w[Word.Source] = query.SrcIp.Hi;
+        w[Word.Source + 1] = query.SrcIp.Lo;
+        w[Word.Destination] = query.DstIp.Hi;
+        w[Word.Destination + 1] = query.DstIp.Lo;
+        w[Word.Protocol + 1] = query.Protocol;
+        w[Word.SourcePort + 1] = query.SrcPort;
+        w[Word.DestinationPort + 1] = query.DstPort;
+        ref ulong words = ref w[0];
+
+        // Both trees are walked in the same loop so that their cache misses overlap; a walk that reached its
+        // leaf waits for the other.
+        ref Node nodes = ref _nodes.First;
+        int a = roots.Own, b = roots.AnyVni;
+        while ((a & b) >= 0)
         {
-            // Trees are ordered by their best rank: once one cannot win, none after it can.
-            if (tree.BestRank >= bestRank)
-                break;
-            Node[] nodes = tree.Nodes;
-            int n = tree.Root;
-            while (n >= 0)
-            {
-                ref readonly Node node = ref nodes[n];
-                n = v[node.Field] <= node.Split ? node.Left : node.Right;
-            }
-            Leaf leaf = tree.Leaves[~n];
-            // Leaf entries are stored in leaf order (copied, not referenced) so a leaf is one sequential read.
-            foreach (ref readonly LeafEntry entry in tree.Entries.AsSpan(leaf.Start, leaf.End - leaf.Start))
-            {
-                if (entry.Rank >= bestRank)
-                    break;
-                if (entry.Matches(query, v[AclFields.Source], v[AclFields.Destination]))
-                {
-                    bestRank = entry.Rank;
-                    best = new AclMatch(entry.Action, entry.Id);
-                    break;
-                }
-            }
+            // A walk already at its leaf steps from node 0 (there is always one) and keeps its leaf: a select, not
+            // a branch that would mispredict where the two depths differ.
+            int nextA = Step(ref nodes, a & ~(a >> 31), ref words);
+            int nextB = Step(ref nodes, b & ~(b >> 31), ref words);
+            a = a < 0 ? a : nextA;
+            b = b < 0 ? b : nextB;
         }
-        return best;
+
+        ref LeafEntry entries = ref _entries.First;
+        int bestRank = int.MaxValue;
+        int found = Scan(ref entries, ~a, ref words, ref bestRank);
+        int other = Scan(ref entries, ~b, ref words, ref bestRank);
+        if (other >= 0)
+            found = other;
+        if (found < 0)
+            return _default;
+        return _byRank[Unsafe.Add(ref entries, found).Rank];
     }
 
-    private sealed class Tree(Node[] nodes, Leaf[] leaves, LeafEntry[] entries, int root, int bestRank, int depth)
+    /// <summary>One level down: the child reference of node <paramref name="reference"/> the query falls in.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Step(ref Node nodes, int reference, ref ulong words)
     {
-        public readonly Node[] Nodes = nodes;
-        public readonly Leaf[] Leaves = leaves;
-        public readonly LeafEntry[] Entries = entries;
-        public readonly int Root = root;
-        public readonly int BestRank = bestRank;
-        public readonly int Depth = depth;
+        // Node references come from the builder and are in range by construction.
+        ref Node node = ref Unsafe.Add(ref nodes, reference >> Node.PairBits);
+        int pair = reference & Node.PairMask;
+        ulong hi = Unsafe.Add(ref words, pair), lo = Unsafe.Add(ref words, pair + 1);
+        // The child is the number of splits below the value: indexing by it, rather than branching, avoids
+        // mispredicts, since the descent's direction is random from the predictor's point of view.
+        bool above0 = hi > node.S0Hi | (hi == node.S0Hi & lo > node.S0Lo);
+        bool above1 = hi > node.S1Hi | (hi == node.S1Hi & lo > node.S1Lo);
+        bool above2 = hi > node.S2Hi | (hi == node.S2Hi & lo > node.S2Lo);
+        int child = Unsafe.As<bool, byte>(ref above0) + Unsafe.As<bool, byte>(ref above1) + Unsafe.As<bool, byte>(ref above2);
+        return Unsafe.Add(ref Unsafe.AsRef(in node.C0), child);
     }
 
-    private readonly struct Node(int field, UInt128 split, int left, int right)
+    /// <summary>Scans the leaf starting at <paramref name="start"/> for the first rule matching and ranking before
+    /// <paramref name="bestRank"/>; returns its entry index (and lowers <paramref name="bestRank"/>) or −1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Scan(ref LeafEntry entries, int start, ref ulong words, ref int bestRank)
     {
-        public readonly UInt128 Split = split;
-        public readonly int Left = left;
-        public readonly int Right = right;
-        public readonly int Field = field;
+        for (int i = start; ; i++)
+        {
+            ref LeafEntry entry = ref Unsafe.Add(ref entries, i);
+            if (entry.Rank >= bestRank)
+                return -1;
+            if (entry.Matches(ref words))
+            {
+                bestRank = entry.Rank;
+                return i;
+            }
+            if (entry.Last)
+                return -1;
+        }
     }
 
-    private readonly struct Leaf(int start, int end)
+    /// <summary>The roots of the two trees a partition's query walks: its own rules and its direction's any-VNI
+    /// rules (an any-VNI partition's second tree is empty). A root is a node reference or a leaf.</summary>
+    private readonly struct PartitionRoots(int own, int anyVni)
     {
-        public readonly int Start = start;
-        public readonly int End = end;
+        public readonly int Own = own;
+        public readonly int AnyVni = anyVni;
+    }
+
+    /// <summary>The query as pairs of 64-bit words (upper, lower half), so every field compares the same way as
+    /// a 128-bit value: addresses fill both halves, protocol and ports the lower one. A pair's number is the index
+    /// of its upper half.</summary>
+    private static class Word
+    {
+        public const int Source = 0;
+        public const int Destination = 2;
+        public const int Protocol = 4;
+        public const int SourcePort = 6;
+        public const int DestinationPort = 8;
+        public const int Count = 10;
+    }
+
+    [InlineArray(Word.Count)]
+    private struct QueryWords
+    {
+        private ulong _element;
+    }
+
+    /// <summary>An inner node, 64 bytes: three ascending splits (128-bit, as two halves) cut one field into four
+    /// children. A reference to a node is its index shifted left by <see cref="PairBits"/> with the node's pair
+    /// number in the low bits, so the query word can be loaded while the node is; a leaf is referenced by the
+    /// complement of its first entry.</summary>
+    private readonly struct Node
+    {
+        public const int Fanout = 4;
+        public const int PairBits = 4;
+        public const int PairMask = (1 << PairBits) - 1;
+
+        public readonly ulong S0Hi, S0Lo, S1Hi, S1Lo, S2Hi, S2Lo;
+        // C0 to C3 are adjacent: the lookup indexes them by the comparisons' outcome.
+        public readonly int C0, C1, C2, C3;
+
+        public Node(in Splits splits, in Children children)
+        {
+            (S0Hi, S0Lo) = ((ulong)(splits[0] >> 64), (ulong)splits[0]);
+            (S1Hi, S1Lo) = ((ulong)(splits[1] >> 64), (ulong)splits[1]);
+            (S2Hi, S2Lo) = ((ulong)(splits[2] >> 64), (ulong)splits[2]);
+            (C0, C1, C2, C3) = (children[0], children[1], children[2], children[3]);
+        }
+
+        public static int Reference(int index, int pair) => (index << PairBits) | pair;
+    }
+
+    [InlineArray(Node.Fanout - 1)]
+    private struct Splits
+    {
+        private UInt128 _element;
+    }
+
+    [InlineArray(Node.Fanout)]
+    private struct Children
+    {
+        private int _element;
     }
 
     /// <summary>A rule box as the builder sees it: one [lo, hi] per field.</summary>
@@ -136,45 +239,76 @@ public sealed partial class AclClassifier : IAclClassifier
         public AclAction Action;
     }
 
-    /// <summary>A rule box in the compact form tested at the leaves: typed fields, no indexing.</summary>
+    /// <summary>A rule in the form tested at the leaves, one 64-byte cache line: each address a prefix as value and length per
+    /// 64-bit half, ports and protocol as (low, span), all tested without a branch per field. Direction and VNI
+    /// are not kept (the partition implies them), nor the rule's id and action (looked up by rank on a match).</summary>
+    [StructLayout(LayoutKind.Sequential, Size = 64)]
     private readonly struct LeafEntry
     {
-        private readonly UInt128 _srcLo, _srcHi, _dstLo, _dstHi;
-        private readonly uint _vniLo, _vniHi;
-        private readonly ushort _sportLo, _sportHi, _dportLo, _dportHi;
-        private readonly byte _dirLo, _dirHi, _protoLo, _protoHi;
-        public readonly int Id;
+        private readonly ulong _srcHi, _srcLo, _dstHi, _dstLo;
         public readonly int Rank;
-        public readonly AclAction Action;
+        private readonly ushort _sportLo, _sportSpan, _dportLo, _dportSpan;
+        private readonly byte _protoLo, _protoSpan;
+        private readonly byte _srcHiLength, _srcLoLength, _dstHiLength, _dstLoLength;
+        /// <summary>The leaf's last entry.</summary>
+        public readonly bool Last;
 
-        public LeafEntry(in CompiledRule r, int rank)
+        /// <summary>The one entry of a leaf without rules: its rank stops the scan whatever the best so far.</summary>
+        public static LeafEntry Empty => new(rank: int.MaxValue);
+
+        private LeafEntry(int rank)
         {
             Rank = rank;
-            _srcLo = r.Lo[AclFields.Source];
-            _srcHi = r.Hi[AclFields.Source];
-            _dstLo = r.Lo[AclFields.Destination];
-            _dstHi = r.Hi[AclFields.Destination];
-            _vniLo = (uint)r.Lo[AclFields.Vni];
-            _vniHi = (uint)r.Hi[AclFields.Vni];
+            Last = true;
+        }
+
+        public LeafEntry(in CompiledRule r, int rank, bool last)
+        {
+            Rank = rank;
+            Last = last;
+            (_srcHi, _srcLo, _srcHiLength, _srcLoLength) = PrefixOf(r.Lo[AclFields.Source], r.Hi[AclFields.Source]);
+            (_dstHi, _dstLo, _dstHiLength, _dstLoLength) = PrefixOf(r.Lo[AclFields.Destination], r.Hi[AclFields.Destination]);
             _sportLo = (ushort)r.Lo[AclFields.SourcePort];
-            _sportHi = (ushort)r.Hi[AclFields.SourcePort];
+            _sportSpan = (ushort)(r.Hi[AclFields.SourcePort] - r.Lo[AclFields.SourcePort]);
             _dportLo = (ushort)r.Lo[AclFields.DestinationPort];
-            _dportHi = (ushort)r.Hi[AclFields.DestinationPort];
-            _dirLo = (byte)r.Lo[AclFields.Direction];
-            _dirHi = (byte)r.Hi[AclFields.Direction];
+            _dportSpan = (ushort)(r.Hi[AclFields.DestinationPort] - r.Lo[AclFields.DestinationPort]);
             _protoLo = (byte)r.Lo[AclFields.Protocol];
-            _protoHi = (byte)r.Hi[AclFields.Protocol];
-            Id = r.Id;
-            Action = r.Action;
+            _protoSpan = (byte)(r.Hi[AclFields.Protocol] - r.Lo[AclFields.Protocol]);
+        }
+
+        /// <summary>Address ranges come from prefixes: [first, last] is first with a prefix length of
+        /// 128 − log2(last − first + 1), split over the two halves.</summary>
+        private static (ulong Hi, ulong Lo, byte HiLength, byte LoLength) PrefixOf(UInt128 first, UInt128 last)
+        {
+            int length = (int)UInt128.LeadingZeroCount(last - first);
+            return ((ulong)(first >> 64), (ulong)first, (byte)Math.Min(length, 64), (byte)Math.Max(length - 64, 0));
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public bool Matches(in AclQuery q, UInt128 src, UInt128 dst) =>
-            (uint)q.DstPort - _dportLo <= (uint)(_dportHi - _dportLo)
-            && (uint)q.SrcPort - _sportLo <= (uint)(_sportHi - _sportLo)
-            && (uint)q.Protocol - _protoLo <= (uint)(_protoHi - _protoLo)
-            && q.Vni - _vniLo <= _vniHi - _vniLo
-            && (uint)q.Direction - _dirLo <= (uint)(_dirHi - _dirLo)
-            && src >= _srcLo && src <= _srcHi && dst >= _dstLo && dst <= _dstHi;
+        public bool Matches(ref ulong w)
+        {
+            ref ulong masks = ref MemoryMarshal.GetArrayDataReference(PrefixMasks);
+            // Non-short-circuit operators on purpose: one hard-to-predict branch per entry instead of one per field.
+            // Lengths are at most 64 by construction, inside the 65-entry mask table.
+            ulong addressMiss = ((Unsafe.Add(ref w, Word.Source) ^ _srcHi) & Unsafe.Add(ref masks, _srcHiLength))
+                | ((Unsafe.Add(ref w, Word.Source + 1) ^ _srcLo) & Unsafe.Add(ref masks, _srcLoLength))
+                | ((Unsafe.Add(ref w, Word.Destination) ^ _dstHi) & Unsafe.Add(ref masks, _dstHiLength))
+                | ((Unsafe.Add(ref w, Word.Destination + 1) ^ _dstLo) & Unsafe.Add(ref masks, _dstLoLength));
+            return (addressMiss == 0)
+                & ((uint)Unsafe.Add(ref w, Word.DestinationPort + 1) - _dportLo <= _dportSpan)
+                & ((uint)Unsafe.Add(ref w, Word.SourcePort + 1) - _sportLo <= _sportSpan)
+                & ((uint)Unsafe.Add(ref w, Word.Protocol + 1) - _protoLo <= _protoSpan);
+        }
+
+        /// <summary>The mask of a prefix of each length 0 to 64 over a 64-bit half.</summary>
+        private static readonly ulong[] PrefixMasks = CreatePrefixMasks();
+
+        private static ulong[] CreatePrefixMasks()
+        {
+            var masks = new ulong[65];
+            for (int length = 1; length <= 64; length++)
+                masks[length] = ulong.MaxValue << (64 - length);
+            return masks;
+        }
     }
 }
