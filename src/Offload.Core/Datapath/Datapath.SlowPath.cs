@@ -225,13 +225,7 @@ public sealed partial class Datapath
             }
         }
 
-        if (created)
-        {
-            var info = _conntrack.Get(connection);
-            state = info.State;
-            timeout = (int)Math.Round(info.TimeoutRemaining.TotalSeconds);
-        }
-        else
+        if (!created)
         {
             var update = _conntrack.Update(connection, direction, in p);
             if (update.Verdict == ConntrackVerdict.Reopen)
@@ -249,6 +243,13 @@ public sealed partial class Datapath
             }
         }
 
+        // One read of the entry serves the reported state, the reply check and the install below.
+        var info = _conntrack.Get(connection);
+        if (created)
+        {
+            state = info.State;
+            timeout = (int)Math.Round(info.TimeoutRemaining.TotalSeconds);
+        }
         ref var record = ref RecordOf(connection);
         if (record.Id != connection)
             record = new ConnectionRecord { Id = connection };
@@ -268,31 +269,27 @@ public sealed partial class Datapath
         {
             record.ReplyAction = decision.Action;
             // Installable only if conntrack's reply tuple is this packet's exact key (ingress port included).
-            record.HasReply = _conntrack.TryGet(connection, out var tracked) && tracked.Reply.Equals(key);
+            record.HasReply = info.Reply.Equals(key);
             if (decision.ReplyAction.Program is not null)
                 record.OriginalAction = decision.ReplyAction;
         }
         record.Provenance = decision.Provenance;
-        if (record.OriginalAction.Program is not null && MayOffload(connection, state))
-            Install(ref record);
+        if (record.OriginalAction.Program is not null && MayOffload(in info, state))
+            Install(ref record, in info);
         return true;
     }
 
-    private bool MayOffload(ConnectionId connection, ConnState state)
+    private bool MayOffload(in ConnectionInfo info, ConnState state)
     {
         var policy = _options.Offload;
         if (policy.When == OffloadTrigger.Established && state is not (ConnState.Established or ConnState.Replied or ConnState.Assured))
             return false;
-        if (policy.MinPackets == 0)
-            return true;
-        var info = _conntrack.Get(connection);
-        return info.OriginalPackets + info.ReplyPackets >= policy.MinPackets;
+        return policy.MinPackets == 0 || info.OriginalPackets + info.ReplyPackets >= policy.MinPackets;
     }
 
-    private void Install(ref ConnectionRecord record)
+    private void Install(ref ConnectionRecord record, in ConnectionInfo info)
     {
         long cookie = Cookie(record.Id);
-        var info = _conntrack.Get(record.Id);
         if ((record.Installed & InstalledOriginal) == 0)
         {
             Submit(FlowOperation.Add(info.Original, record.OriginalAction, record.Id, ConnDirection.Original, cookie: cookie));
