@@ -6,7 +6,8 @@
 # Output:
 #   BUILD_DIR/gen-a/libdoca_flow.so.2, libdoca_common.so.2 (+ unversioned symlinks)  Gen A exports
 #   BUILD_DIR/gen-b/...                                                              Gen B exports
-#   BUILD_DIR/libofl_doca_shim.so     the shim, linked against the emulator's sonames (either gen)
+#   BUILD_DIR/libofl_doca_shim.so     the shim, linked against the emulator's sonames (either gen);
+#                                     also copied into each gen-* directory
 #   BUILD_DIR/emu_tests               the runner: --list, --run NAME, --run-all
 # The generation is picked by which gen-* directory the loader sees first (LD_LIBRARY_PATH, or
 # the binding's native path); run the runner once per directory.
@@ -54,6 +55,11 @@ done
     -o "$out/libofl_doca_shim.so.tmp" "$shim/offload_doca_shim.c" \
     -L"$out/gen-a" -ldoca_flow -ldoca_common
 mv -f "$out/libofl_doca_shim.so.tmp" "$out/libofl_doca_shim.so"
+# Each generation directory is a complete native directory for the binding (DOCA + shim).
+for gen in a b; do
+    cp -f "$out/libofl_doca_shim.so" "$out/gen-$gen/libofl_doca_shim.so.tmp"
+    mv -f "$out/gen-$gen/libofl_doca_shim.so.tmp" "$out/gen-$gen/libofl_doca_shim.so"
+done
 
 "$cc" "${cflags[@]}" -fvisibility=default -I"$shim" -o "$out/emu_tests.tmp" "$here"/emu-tests/*.c \
     -L"$out" -L"$out/gen-a" -lofl_doca_shim -ldoca_flow -ldoca_common -ldl -lm

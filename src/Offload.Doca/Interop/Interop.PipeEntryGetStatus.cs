@@ -1,0 +1,11 @@
+using System.Runtime.InteropServices;
+using Offload.Doca.Native;
+
+internal static partial class Interop
+{
+    internal static unsafe partial class DocaFlow
+    {
+        [LibraryImport(Libraries.DocaFlow, EntryPoint = "doca_flow_pipe_entry_get_status")]
+        internal static partial int PipeEntryGetStatus(DocaFlowPipeEntry* entry);
+    }
+}

@@ -1,0 +1,32 @@
+using System.Buffers.Binary;
+
+namespace Offload.Doca.Tests.Flow;
+
+/// <summary>Minimal Ethernet/IPv4/UDP frames for injection (checksums left to the emulator's checks elsewhere).</summary>
+internal static class Frames
+{
+    public static byte[] Udp4(uint src, uint dst, ushort sport, ushort dport, int payload = 8)
+    {
+        byte[] f = new byte[14 + 20 + 8 + payload];
+        f[0] = 0x02; f[5] = 0x0b; f[6] = 0x02; f[11] = 0x0a;
+        BinaryPrimitives.WriteUInt16BigEndian(f.AsSpan(12), 0x0800);
+        Span<byte> ip = f.AsSpan(14, 20);
+        ip[0] = 0x45;
+        BinaryPrimitives.WriteUInt16BigEndian(ip[2..], (ushort)(20 + 8 + payload));
+        ip[8] = 64;
+        ip[9] = 17;
+        BinaryPrimitives.WriteUInt32BigEndian(ip[12..], src);
+        BinaryPrimitives.WriteUInt32BigEndian(ip[16..], dst);
+        uint sum = 0;
+        for (int i = 0; i < 20; i += 2)
+            sum += BinaryPrimitives.ReadUInt16BigEndian(ip[i..]);
+        while (sum > 0xffff)
+            sum = (sum & 0xffff) + (sum >> 16);
+        BinaryPrimitives.WriteUInt16BigEndian(ip[10..], (ushort)~sum);
+        Span<byte> udp = f.AsSpan(34);
+        BinaryPrimitives.WriteUInt16BigEndian(udp, sport);
+        BinaryPrimitives.WriteUInt16BigEndian(udp[2..], dport);
+        BinaryPrimitives.WriteUInt16BigEndian(udp[4..], (ushort)(8 + payload));
+        return f;
+    }
+}
