@@ -26,13 +26,16 @@ flock 9
 emu="$here/doca-emulator"
 shim="$repo/src/Offload.Doca/native"
 sources=("$here/build.sh" "$emu"/include/*.h "$emu"/*.h "$emu"/*.c "$here"/emu-tests/*.c "$here"/emu-tests/*.h "$shim"/*.c "$shim"/*.h)
-stamp="$(cat "${sources[@]}" | sha256sum | cut -d' ' -f1)"
+# EXTRA_CFLAGS (e.g. "-fsanitize=address,undefined") is part of the stamp so a switch rebuilds.
+stamp="$( (cat "${sources[@]}"; echo "${CC:-gcc} ${EXTRA_CFLAGS:-}") | sha256sum | cut -d' ' -f1)"
 if [ -f "$out/.stamp" ] && [ "$(cat "$out/.stamp")" = "$stamp" ] && [ -x "$out/emu_tests" ]; then
     exit 0
 fi
 
 cc="${CC:-gcc}"
 cflags=(-std=gnu11 -O2 -g -Wall -Wextra -Werror -fPIC -fvisibility=hidden -I"$emu/include")
+# shellcheck disable=SC2206 # word splitting of the extra flags is intended
+[ -n "${EXTRA_CFLAGS:-}" ] && cflags+=(${EXTRA_CFLAGS})
 
 for gen in a b; do
     dir="$out/gen-$gen"

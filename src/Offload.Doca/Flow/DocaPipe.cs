@@ -79,6 +79,15 @@ public sealed unsafe class DocaPipe : IDisposable
         return rc;
     }
 
+    /// <summary>Submits new per-direction actions and timeout for a CT connection (its tuples are fixed).</summary>
+    public DocaError TryUpdateConnection(ushort queue, DocaEntry entry, in DocaConnectionSpec spec)
+    {
+        OflCtSpec raw;
+        if (entry.IsNone || !IsConnectionTracking || !ShimSpecWriter.TryWrite(spec, &raw))
+            return DocaError.InvalidValue;
+        return (DocaError)Interop.Shim.CtEntryUpdate(Handle.Pipe, queue, entry.Pointer, &raw);
+    }
+
     /// <summary>Submits the removal of a CT connection.</summary>
     public DocaError TryRemoveConnection(ushort queue, DocaEntry entry) =>
         entry.IsNone || !IsConnectionTracking ? DocaError.InvalidValue

@@ -51,7 +51,7 @@ public sealed class EmulatorNativeTests
 
         exit.Should().Be(0);
         string[] names = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        foreach (string group in new[] { "lifecycle_", "queue_", "aging_", "fault_", "gen_", "ct_", "packet_", "shim_" })
+        foreach (string group in new[] { "lifecycle_", "queue_", "aging_", "fault_", "gen_", "ct_", "packet_", "shim_", "thread_" })
             names.Should().Contain(n => n.StartsWith(group, StringComparison.Ordinal), "the {0} group exists", group);
     }
 

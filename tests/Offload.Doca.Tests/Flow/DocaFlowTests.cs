@@ -66,6 +66,24 @@ public sealed class DocaFlowTests : IDisposable
     }
 
     [Fact]
+    public void TryUpdate_ToDrop_TakesEffectWhenTheUpdateCompletes()
+    {
+        using DocaFlow flow = DocaFlow.Initialize(new DocaFlowOptions(), _sink);
+        using DocaPort vm = flow.StartPort(0);
+        using DocaPipe pipe = vm.CreatePipe(new DocaPipeSpec { IsRoot = true });
+        DocaEntrySpec spec = UdpTo(1);
+        pipe.TryAdd(0, spec, 1, out DocaEntry entry).Should().Be(DocaError.Success);
+        flow.ProcessCompletions(vm, 0);
+
+        pipe.TryUpdate(0, entry, spec with { Action = DocaFlowAction.Drop }).Should().Be(DocaError.Success);
+        EmulatorControl.Inject(0, Frames.Udp4(Vm, Dns, 1000, 53), out _, out _).Should().Be(EmulatorControl.PacketPort);
+        flow.ProcessCompletions(vm, 0).Should().Be(1);
+
+        _sink.Completions[^1].Operation.Should().Be(DocaEntryOperation.Update);
+        EmulatorControl.Inject(0, Frames.Udp4(Vm, Dns, 1000, 53), out _, out _).Should().Be(EmulatorControl.PacketDrop);
+    }
+
+    [Fact]
     public void TryAdd_QueueFull_ReturnsTransientAgainWithoutLosingQueuedEntries()
     {
         using DocaFlow flow = DocaFlow.Initialize(new DocaFlowOptions { QueueDepth = 4 }, _sink);
@@ -211,6 +229,12 @@ public sealed class DocaFlowTests : IDisposable
         ct.TryQueryConnection(0, entry, out DocaConnectionStats stats).Should().Be(DocaError.Success);
         stats.Origin.Packets.Should().Be(1);
         stats.Reply.Packets.Should().Be(1);
+
+        var moved = connection with { ReplyAction = connection.ReplyAction with { DestinationPort = 2000 } };
+        ct.TryUpdateConnection(0, entry, moved).Should().Be(DocaError.Success);
+        flow.ProcessConnectionTrackingCompletions(vm, 0).Should().Be(1);
+        EmulatorControl.Inject(1, Frames.Udp4(Dns, Public, 53, 40000), out reply, out _).Should().Be(EmulatorControl.PacketPort);
+        reply.AsSpan(36, 2).ToArray().Should().Equal(0x07, 0xd0);
 
         ct.TryRemoveConnection(0, entry).Should().Be(DocaError.Success);
         flow.ProcessConnectionTrackingCompletions(vm, 0).Should().Be(1);

@@ -363,3 +363,50 @@ TEST(packet_bad_arguments_and_small_output_are_errors)
 	CHECK_EQ(emu_inject_packet(0, f, 100000, out, &ol, &op), EMU_PKT_ERR_ARGS);
 	CHECK_EQ(emu_inject_packet(9, f, n, out, &ol, &op), EMU_PKT_ERR_DEVICE);
 }
+
+TEST(packet_vxlan_encap_over_ipv6_has_a_valid_udp_checksum)
+{
+	struct doca_flow_pipe *p = setup(ALL, NULL);
+	struct doca_flow_match m;
+	struct doca_flow_fwd fwd = et_fwd_port(1);
+	struct doca_flow_actions a = encap_action(DOCA_EMU_TUNNEL_VXLAN);
+	uint8_t s6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+	uint8_t d6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+	a.encap.ip_version = 6;
+	memcpy(a.encap.src_ip, s6, 16);
+	memcpy(a.encap.dst_ip, d6, 16);
+	et_tuple4(&m, A4, B4, 1000, 80, 6, 0);
+	CHECK(et_add_ok(vm, p, &m, &a, NULL, &fwd) != NULL);
+	uint32_t n = et_frame4(f, et_mac_b, et_mac_a, A4, B4, 6, 1000, 80, 13);
+	CHECK_EQ(inject(0, n), EMU_PKT_PORT);
+	CHECK_EQ(ol, n + 70);
+	CHECK_EQ(et_rd16(out + 12), 0x86DD);
+	CHECK_EQ(out[14] >> 4, 6);
+	CHECK_EQ(et_rd16(out + 18), 8 + 8 + n);
+	CHECK_EQ(out[20], 17);
+	CHECK_MEM(out + 22, s6, 16);
+	CHECK_MEM(out + 38, d6, 16);
+	CHECK_EQ(et_rd16(out + 56), 4789);
+	CHECK(et_rd16(out + 60) != 0);
+	CHECK(et_l4_csum_ok(out, 14));
+	CHECK_MEM(out + 70, f, n);
+}
+
+TEST(packet_non_first_fragment_matches_without_ports)
+{
+	struct doca_flow_pipe *p = setup(DOCA_EMU_MATCH_SRC_IP | DOCA_EMU_MATCH_DST_IP | DOCA_EMU_MATCH_L4_PROTO, NULL);
+	struct doca_flow_match m;
+	struct doca_flow_fwd fwd = et_fwd_port(2);
+	struct doca_flow_actions a = {.flags = DOCA_EMU_ACTION_SET_DST_IP};
+	et_put_ip4(a.dst_ip, 0x0a000063);
+	et_tuple4(&m, A4, B4, 0, 0, 17, 0);
+	CHECK(et_add_ok(vm, p, &m, &a, NULL, &fwd) != NULL);
+	uint32_t n = et_frame4(f, et_mac_b, et_mac_a, A4, B4, 17, 1000, 80, 16);
+	f[20] = 0x00;
+	f[21] = 0x03; /* fragment offset 24 bytes: no UDP header here */
+	f[24] = f[25] = 0;
+	CHECK_EQ(inject(0, n), EMU_PKT_PORT);
+	CHECK_EQ(et_rd32(out + 30), 0x0a000063);
+	CHECK(et_ip4_csum_ok(out, 14));
+	CHECK_MEM(out + 34, f + 34, n - 34); /* payload bytes untouched: no L4 checksum fix on a fragment */
+}
