@@ -103,6 +103,34 @@ public sealed class DocaFlowTests : IDisposable
     }
 
     [Fact]
+    public void ProcessCompletions_TenPercentErrorCompletions_EverySubmissionCompletesExactlyOnce()
+    {
+        const int Count = 20_000;
+        using DocaFlow flow = DocaFlow.Initialize(new DocaFlowOptions { PipeQueues = 2, QueueDepth = 256 }, _sink);
+        using DocaPort vm = flow.StartPort(0);
+        using DocaPipe pipe = vm.CreatePipe(new DocaPipeSpec { IsRoot = true, Entries = Count });
+        EmulatorControl.SetCompletionErrors(everyNth: 0, perMillion: 100_000, seed: 7);
+
+        for (int i = 0; i < Count; i++)
+        {
+            var spec = new DocaEntrySpec(new DocaFlowTuple(NetAddress.FromV4(Vm), NetAddress.FromV4(Dns + (uint)(i >> 16)), (ushort)i, 53, 17), DocaFlowAction.ToPort(1));
+            ushort queue = (ushort)(i & 1);
+            DocaError rc;
+            while ((rc = pipe.TryAdd(queue, spec, i, out _, batch: i % 16 != 15)) == DocaError.Again)
+                flow.ProcessCompletions(vm, queue);
+            rc.Should().Be(DocaError.Success);
+        }
+        flow.ProcessCompletions(vm, 0);
+        flow.ProcessCompletions(vm, 1);
+
+        _sink.Completions.Should().HaveCount(Count);
+        _sink.Completions.Select(c => c.Cookie).Distinct().Should().HaveCount(Count);
+        int errors = _sink.Completions.Count(c => c.Status == DocaEntryStatus.Error);
+        errors.Should().BeInRange(Count / 10 - 400, Count / 10 + 400);
+        _sink.Completions.Should().OnlyContain(c => c.Queue == (ushort)(c.Cookie & 1));
+    }
+
+    [Fact]
     public void TryAdd_DeviceFatal_ReturnsTheGenerationsFatalCode()
     {
         using DocaFlow flow = DocaFlow.Initialize(new DocaFlowOptions(), _sink);

@@ -17,6 +17,9 @@ internal static unsafe class EmulatorControl
     public static void FailNextSubmits(uint count, DocaError code) =>
         ((delegate* unmanaged[Cdecl]<uint, int, void>)Export("emu_fail_next_submits"))(count, (int)code);
 
+    public static void SetCompletionErrors(uint everyNth, uint perMillion, ulong seed) =>
+        ((delegate* unmanaged[Cdecl]<uint, uint, ulong, void>)Export("emu_set_completion_errors"))(everyNth, perMillion, seed);
+
     public static void SetDeviceFatal(ushort port, bool fatal) =>
         ((delegate* unmanaged[Cdecl]<ushort, int, void>)Export("emu_set_device_fatal"))(port, fatal ? 1 : 0);
 
