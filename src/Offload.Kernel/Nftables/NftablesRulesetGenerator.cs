@@ -19,7 +19,8 @@ namespace Offload.Kernel.Nftables;
 /// <para>Layout. <c>forward</c> (filter) accepts <c>ct state established,related</c> first — replies, and later packets
 /// of admitted connections, never meet the policy again — then dispatches new connections by input device through the
 /// verdict map <c>iif_dispatch</c>: a VM port jumps to <c>egress_&lt;network&gt;</c> (anti-spoofing, the egress ACL on
-/// the original tuple, i.e. before DNAT, isolation: same network or peered only), a tunnel device to
+/// the original tuple, i.e. before DNAT, isolation: same network or peered only, no network address out of the uplink,
+/// no public traffic from a network without SNAT), a tunnel device to
 /// <c>rx_&lt;network&gt;</c>; then the output device dispatches through <c>oif_dispatch</c> to
 /// <c>ingress_&lt;network of the destination port&gt;</c> (ingress ACL on the translated tuple, then the port's security
 /// group through <c>sg_dispatch</c>). Unsolicited traffic from the uplink is dropped. <c>dstnat</c> (nat prerouting)
@@ -518,6 +519,20 @@ public static class NftablesRulesetGenerator
                     NftJson.Match(w, "==", x => NftJson.Payload(x, ip, "daddr"), v4 ? "@networks4" : "@networks6");
                     NftJson.Match(w, "!=", x => NftJson.Payload(x, ip, "daddr"), "@" + Reach(n.Name, v4));
                 });
+            }
+            if (_topology.UplinkInterface is { } up)
+            {
+                // An address inside some network with no device here (an unused address, a VIP on another port)
+                // must not leak to the public network, SNAT or not.
+                foreach (bool v4 in (ReadOnlySpan<bool>)[true, false])
+                {
+                    string ip = NftJson.IpProtocolName(v4);
+                    DropRule(egress, "unrouted:" + n.Name, DropReason.NoRoute, "unrouted:" + n.Name, w =>
+                    {
+                        NftJson.Match(w, "==", x => NftJson.Meta(x, "oifname"), up);
+                        NftJson.Match(w, "==", x => NftJson.Payload(x, ip, "daddr"), v4 ? "@networks4" : "@networks6");
+                    });
+                }
             }
             if (_topology.UplinkInterface is { } uplink && !HasSnat(n.Name))
                 DropRule(egress, "public:" + n.Name, DropReason.NoRoute, "public:" + n.Name, w => NftJson.Match(w, "==", x => NftJson.Meta(x, "oifname"), uplink));

@@ -56,17 +56,23 @@ public sealed class NftablesRulesetBehaviourTests
         (Packets(after, "acl:0") - Packets(before, "acl:0")).Should().Be(1);
         Packets(after, "sg:web:inbound").Should().Be(Packets(before, "sg:web:inbound"), "the ACL decided first");
 
-        // Allowed: vm1 -> vm2:80 (the security group allows it), payload arrives.
+        // Allowed: vm1 -> vm2:80 (the security group allows it), payload arrives; the connection lives on across a
+        // re-apply of the ruleset (the table is replaced atomically, conntrack keeps the connection).
         using Socket web = RoutedHost.Listen(vm2, "10.1.0.2", 80);
         using (Socket? client = RoutedHost.Connect(vm1, "10.1.0.2", 80))
         {
             client.Should().NotBeNull();
             using Socket accepted = RoutedHost.Accept(web)!;
+            accepted.ReceiveTimeout = 1000;
             ((IPEndPoint)accepted.RemoteEndPoint!).Address.Should().Be(IPAddress.Parse("10.1.0.1"));
             client!.Send("hello"u8);
             var buffer = new byte[5];
             accepted.Receive(buffer).Should().Be(5);
             buffer.Should().Equal("hello"u8.ToArray());
+            host.Apply(NftablesRulesetGenerator.Generate(policy, topology));
+            client.Send("again"u8);
+            accepted.Receive(buffer).Should().Be(5);
+            buffer.Should().Equal("again"u8.ToArray());
         }
 
         // Security group: unsolicited inbound to vm2:9999 is dropped by sg:web:inbound...
@@ -89,6 +95,12 @@ public sealed class NftablesRulesetBehaviourTests
         RoutedHost.Connect(vm1, "10.2.0.3", 80).Should().BeNull();
         after = host.Counters(table);
         (Packets(after, "isolation:blue") - Packets(before, "isolation:blue")).Should().Be(1);
+
+        // An unused address of the network does not leak out of the uplink (the host's default route).
+        before = host.Counters(table);
+        RoutedHost.Connect(vm1, "10.1.0.99", 80).Should().BeNull();
+        after = host.Counters(table);
+        (Packets(after, "unrouted:blue") - Packets(before, "unrouted:blue")).Should().Be(1);
 
         // VIP: a connection pinned by the adapter reaches the chosen backend; the reply is un-NATed.
         using Socket backendA = RoutedHost.Listen(vm2, "10.1.0.2", 8080);

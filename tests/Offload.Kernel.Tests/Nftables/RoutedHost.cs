@@ -54,6 +54,8 @@ internal sealed class RoutedHost : IDisposable
         Ip("-n", Host.Name, "link", "set", device, "up");
         Ip("-n", pub.Name, "addr", "add", publicIp + "/24", "dev", "eth0");
         Ip("-n", pub.Name, "link", "set", "eth0", "up");
+        // The uplink is the host's way to everything else, as on a real host.
+        Ip("-n", Host.Name, "route", "add", "default", "via", publicIp, "dev", device);
         return pub;
     }
 
