@@ -25,7 +25,11 @@ internal static class RandomPolicy
         int networks = r.Next(1, 4);
         y.Append("networks:\n");
         for (int n = 0; n < networks; n++)
-            y.Append($"  - {{ name: n{I(n)}, vni: {I(100 + n)}, cidr: 10.{I(n)}.0.0/16, tunnel: {(r.Next(2) == 0 ? "vxlan" : "gre")} }}\n");
+        {
+            y.Append($"  - {{ name: n{I(n)}, vni: {I(100 + n)}, cidr: 10.{I(n)}.0.0/16, tunnel: {(r.Next(2) == 0 ? "vxlan" : "gre")}");
+            // Even networks are dual-stack, so IPv6 sets, prefixes and anti-spoofing are exercised too.
+            y.Append(n % 2 == 0 ? $", cidr6: \"fd00:{I(n)}::/64\" }}\n" : " }\n");
+        }
         var peerings = new List<string>();
         for (int a = 0; a < networks; a++)
         {
@@ -47,6 +51,8 @@ internal static class RandomPolicy
                 string name = $"vm{I(n)}{I(p)}";
                 bool isLocal = p == 0 || r.Next(3) > 0;
                 y.Append($"  - {{ name: {name}, network: n{I(n)}, mac: \"02:00:00:00:{n:x2}:{p + 1:x2}\", ip: 10.{I(n)}.0.{I(p + 1)}");
+                if (n % 2 == 0 && r.Next(2) == 0)
+                    y.Append($", ipv6: \"fd00:{I(n)}::{I(p + 1)}\"");
                 if (isLocal)
                 {
                     y.Append($", host: host-a, interface: tap-{name} }}\n");
@@ -69,10 +75,11 @@ internal static class RandomPolicy
             y.Append($", direction: {(r.Next(3) switch { 0 => "egress", 1 => "ingress", _ => "both" })}");
             if (r.Next(2) == 0)
                 y.Append($", network: n{I(r.Next(networks))}");
+            bool v6 = r.Next(4) == 0;
             if (r.Next(2) == 0)
-                y.Append($", src: 10.{I(r.Next(networks))}.0.0/{(r.Next(2) == 0 ? "16" : "24")}");
+                y.Append(v6 ? ", src: \"fd00:0::/64\"" : $", src: 10.{I(r.Next(networks))}.0.0/{(r.Next(2) == 0 ? "16" : "24")}");
             if (r.Next(2) == 0)
-                y.Append($", dst: 10.{I(r.Next(networks))}.0.{I(r.Next(1, 4))}/32");
+                y.Append(v6 ? $", dst: \"fd00:0::{I(r.Next(1, 4))}/128\"" : $", dst: 10.{I(r.Next(networks))}.0.{I(r.Next(1, 4))}/32");
             string proto = Protocols[r.Next(Protocols.Length)];
             y.Append($", protocol: {proto}");
             if (proto is "tcp" or "udp")
