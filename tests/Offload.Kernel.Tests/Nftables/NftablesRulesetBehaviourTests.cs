@@ -23,6 +23,7 @@ public sealed class NftablesRulesetBehaviourTests
           mode: deny-list
           rules:
             - { priority: 100, action: deny, direction: egress, network: blue, protocol: tcp, dstPorts: "22" }
+            - { priority: 90, action: deny, direction: egress, dst: 10.1.255.10/32, protocol: tcp, dstPorts: "80", srcPorts: "46000-46010" }
         securityGroups:
           - { name: web, ports: [vm2], inbound: deny, allowInbound: [ { protocol: tcp, dstPorts: "80,8080,8081" } ] }
         loadBalancers:
@@ -51,7 +52,7 @@ public sealed class NftablesRulesetBehaviourTests
         // ACL: egress TCP 22 inside blue is denied, by rule acl:0, one SYN.
         using Socket ssh = RoutedHost.Listen(vm2, "10.1.0.2", 22);
         var before = host.Counters(table);
-        RoutedHost.Connect(vm1, "10.1.0.2", 22).Should().BeNull();
+        RoutedHost.ConnectExpectingDrop(vm1, "10.1.0.2", 22).Should().BeNull();
         var after = host.Counters(table);
         (Packets(after, "acl:0") - Packets(before, "acl:0")).Should().Be(1);
         Packets(after, "sg:web:inbound").Should().Be(Packets(before, "sg:web:inbound"), "the ACL decided first");
@@ -78,7 +79,7 @@ public sealed class NftablesRulesetBehaviourTests
         // Security group: unsolicited inbound to vm2:9999 is dropped by sg:web:inbound...
         using Socket closed = RoutedHost.Listen(vm2, "10.1.0.2", 9999);
         before = host.Counters(table);
-        RoutedHost.Connect(vm1, "10.1.0.2", 9999).Should().BeNull();
+        RoutedHost.ConnectExpectingDrop(vm1, "10.1.0.2", 9999).Should().BeNull();
         after = host.Counters(table);
         (Packets(after, "sg:web:inbound") - Packets(before, "sg:web:inbound")).Should().Be(1);
         // ... while vm2's own outbound connection and its replies go through.
@@ -92,13 +93,13 @@ public sealed class NftablesRulesetBehaviourTests
         // Isolation: blue and red are not peered.
         using Socket red = RoutedHost.Listen(vm3, "10.2.0.3", 80);
         before = host.Counters(table);
-        RoutedHost.Connect(vm1, "10.2.0.3", 80).Should().BeNull();
+        RoutedHost.ConnectExpectingDrop(vm1, "10.2.0.3", 80).Should().BeNull();
         after = host.Counters(table);
         (Packets(after, "isolation:blue") - Packets(before, "isolation:blue")).Should().Be(1);
 
         // An unused address of the network does not leak out of the uplink (the host's default route).
         before = host.Counters(table);
-        RoutedHost.Connect(vm1, "10.1.0.99", 80).Should().BeNull();
+        RoutedHost.ConnectExpectingDrop(vm1, "10.1.0.99", 80).Should().BeNull();
         after = host.Counters(table);
         (Packets(after, "unrouted:blue") - Packets(before, "unrouted:blue")).Should().Be(1);
 
@@ -127,6 +128,16 @@ public sealed class NftablesRulesetBehaviourTests
             Task.WaitAny([a, b], 1000).Should().BeGreaterThanOrEqualTo(0);
         }
         (Packets(host.Counters(table), "lb:web") - Packets(after, "lb:web")).Should().Be(1);
+
+        // Egress ACL rules see the VIP the VM addressed, not the backend DNAT chose: acl:1 denies clients on ports
+        // 46000-46010 the VIP, yet the same client port reaches the backend directly.
+        before = host.Counters(table);
+        RoutedHost.ConnectExpectingDrop(vm1, "10.1.255.10", 80, localPort: 46000).Should().BeNull();
+        after = host.Counters(table);
+        (Packets(after, "acl:1") - Packets(before, "acl:1")).Should().Be(1);
+        using (Socket? direct = RoutedHost.Connect(vm1, "10.1.0.2", 8080, localPort: 46001))
+            direct.Should().NotBeNull();
+        Packets(host.Counters(table), "acl:1").Should().Be(Packets(after, "acl:1"));
 
         // SNAT: the public side sees the network's public address and a port from the range.
         using Socket internet = RoutedHost.Listen(pub, "203.0.113.100", 7000);

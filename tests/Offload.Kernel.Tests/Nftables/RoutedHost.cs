@@ -79,9 +79,14 @@ internal sealed class RoutedHost : IDisposable
         return socket;
     });
 
-    /// <summary>A TCP connect from <paramref name="ns"/>; null when it did not complete in half a second (before
-    /// the first SYN retransmission, so a dropped attempt is exactly one packet).</summary>
-    public static Socket? Connect(NetworkNamespace ns, string ip, int port, int localPort = 0)
+    /// <summary>A TCP connect from <paramref name="ns"/> that should succeed (waits up to 3 s: a loaded machine).</summary>
+    public static Socket? Connect(NetworkNamespace ns, string ip, int port, int localPort = 0) => Connect(ns, ip, port, localPort, 3000);
+
+    /// <summary>A TCP connect from <paramref name="ns"/> that should be dropped: gives up after half a second, before
+    /// the first SYN retransmission, so a dropped attempt is exactly one packet.</summary>
+    public static Socket? ConnectExpectingDrop(NetworkNamespace ns, string ip, int port, int localPort = 0) => Connect(ns, ip, port, localPort, 500);
+
+    private static Socket? Connect(NetworkNamespace ns, string ip, int port, int localPort, int timeoutMs)
     {
         Socket socket = ns.Enter(() =>
         {
@@ -93,7 +98,7 @@ internal sealed class RoutedHost : IDisposable
         Task connect = socket.ConnectAsync(new IPEndPoint(IPAddress.Parse(ip), port));
         try
         {
-            if (connect.Wait(500))
+            if (connect.Wait(timeoutMs))
                 return socket;
         }
         catch (AggregateException)
