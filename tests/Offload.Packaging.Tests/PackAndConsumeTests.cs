@@ -120,6 +120,9 @@ public sealed class PackAndConsumeTests : IDisposable
             string cached = Path.Combine(global, package.ToLowerInvariant(), _version);
             if (Directory.Exists(cached))
                 Directory.Delete(cached, recursive: true);
+            string id = Path.GetDirectoryName(cached)!;
+            if (Directory.Exists(id) && !Directory.EnumerateFileSystemEntries(id).Any())
+                Directory.Delete(id);
         }
     }
 }
