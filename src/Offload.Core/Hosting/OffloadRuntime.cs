@@ -91,6 +91,15 @@ public sealed class OffloadRuntime : IDisposable
                 DisposeComponents();
                 throw;
             }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // A factory or component failing in its own way (a native library that will not load, an option the
+                // datapath rejects): one exception type for the host to report, the original kept as the cause.
+                var failure = new OffloadStartupException($"start-up failed: {e.Message}", e);
+                OffloadLog.StartFailed(_logger, failure.Message);
+                DisposeComponents();
+                throw failure;
+            }
             IsRunning = true;
             OffloadLog.Started(_logger, BackendName!, SlowPathName!, _declared.Count > 0 ? _declared.Count : LocalPortCount(_policy!),
                 _options.Value.PollInterval.TotalMilliseconds);
