@@ -1,0 +1,24 @@
+using Offload.Datapath;
+
+namespace Offload.Hosting;
+
+// The datapath counts frames but not bytes; this counts the bytes of every result by path on the datapath's
+// thread (two plain adds per frame) and passes the result on. Readers use Volatile.Read.
+internal sealed class ByteCountingSink(IFrameSink inner) : IFrameSink
+{
+    private long _fastBytes;
+    private long _slowBytes;
+
+    public long FastPathBytes => Volatile.Read(ref _fastBytes);
+
+    public long SlowPathBytes => Volatile.Read(ref _slowBytes);
+
+    public void OnFrame(in FrameResult result, ReadOnlySpan<byte> frame)
+    {
+        if (result.Path == PacketPath.Fast)
+            _fastBytes += frame.Length;
+        else
+            _slowBytes += frame.Length;
+        inner.OnFrame(in result, frame);
+    }
+}
