@@ -137,4 +137,8 @@ public sealed record PolicyPreview(int Checked, int Unchanged, int Updated, int 
 {
     /// <summary>True when no connection would be updated or removed.</summary>
     public bool IsNoOp => Updated == 0 && Removed == 0;
+
+    /// <summary>"12 connections: 9 unchanged, 2 updated, 1 removed; 1 cached drop flow removed".</summary>
+    public override string ToString() =>
+        $"{Checked} connections: {Unchanged} unchanged, {Updated} updated, {Removed} removed; {DropFlowsRemoved} cached drop flow{(DropFlowsRemoved == 1 ? "" : "s")} removed";
 }
