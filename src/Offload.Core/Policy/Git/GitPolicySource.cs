@@ -60,10 +60,11 @@ public sealed class GitPolicySource : IDisposable
         string given = options.Repository;
         if (Directory.Exists(given) || File.Exists(given))
         {
-            string? root = LibGit2Sharp.Repository.Discover(given);
-            if (root is null || !LibGit2Sharp.Repository.IsValid(root))
+            // The folder itself, not a repository above it: the policy path is relative to what was named.
+            string full = Path.GetFullPath(given);
+            if (!LibGit2Sharp.Repository.IsValid(full))
                 throw new GitPolicyException($"{given}: not a git repository");
-            return new GitPolicySource(new Repository(root), options, root, isClone: false);
+            return new GitPolicySource(new Repository(full), options, full, isClone: false);
         }
         if (!LooksLikeUrl(given))
             throw new GitPolicyException($"{given}: no such repository (not a local path, and not a URL to clone)");
@@ -167,29 +168,41 @@ public sealed class GitPolicySource : IDisposable
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            string name = reference ?? DefaultRef;
-            var commit = Lookup(name) ?? throw new GitPolicyException($"{Repository}: '{name}' names no commit");
-            var described = Describe(commit);
-            var entry = commit[PolicyPath];
-            if (entry is null)
-                return Failed(described, $"{PolicyPath} does not exist at commit {described.ShortSha}");
-            if (entry.TargetType != TreeEntryTargetType.Blob)
-                return Failed(described, $"{PolicyPath} at commit {described.ShortSha} is a {entry.TargetType.ToString().ToLowerInvariant()}, not a file");
-            var blob = (Blob)entry.Target;
-            if (blob.Size > _options.MaxPolicyBytes)
-                return Failed(described, $"{PolicyPath} at commit {described.ShortSha} is {blob.Size} bytes, more than the {_options.MaxPolicyBytes} allowed");
-            string yaml;
             try
             {
-                yaml = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true).GetString(ReadAll(blob));
+                return ReadAt(reference ?? DefaultRef);
             }
-            catch (DecoderFallbackException)
+            catch (LibGit2SharpException ex)
             {
-                return Failed(described, $"{PolicyPath} at commit {described.ShortSha} is not UTF-8 text");
+                throw new GitPolicyException($"{Repository}: reading {PolicyPath} failed: {ex.Message}", ex);
             }
-            var loaded = PolicyLoader.Load(yaml);
-            return new GitPolicyRevision(described, PolicyPath, loaded.Snapshot, loaded.Errors);
         }
+    }
+
+    private GitPolicyRevision ReadAt(string name)
+    {
+        var commit = Lookup(name) ?? throw new GitPolicyException($"{Repository}: '{name}' names no commit");
+        var described = Describe(commit);
+        var entry = commit[PolicyPath];
+        if (entry is null)
+            return Failed(described, $"{PolicyPath} does not exist at commit {described.ShortSha}");
+        if (entry.TargetType != TreeEntryTargetType.Blob)
+            return Failed(described, $"{PolicyPath} at commit {described.ShortSha} is a {entry.TargetType.ToString().ToLowerInvariant()}, not a file");
+        var blob = (Blob)entry.Target;
+        if (blob.Size > _options.MaxPolicyBytes)
+            return Failed(described, $"{PolicyPath} at commit {described.ShortSha} is {blob.Size} bytes, more than the {_options.MaxPolicyBytes} allowed");
+        string yaml;
+        try
+        {
+            yaml = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true).GetString(ReadAll(blob));
+        }
+        catch (DecoderFallbackException)
+        {
+            return Failed(described, $"{PolicyPath} at commit {described.ShortSha} is not UTF-8 text");
+        }
+        // Editors on some systems save with a byte-order mark; it is not part of the YAML.
+        var loaded = PolicyLoader.Load(yaml.StartsWith('\uFEFF') ? yaml[1..] : yaml);
+        return new GitPolicyRevision(described, PolicyPath, loaded.Snapshot, loaded.Errors);
     }
 
     /// <summary>

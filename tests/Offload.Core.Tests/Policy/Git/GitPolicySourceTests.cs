@@ -219,4 +219,41 @@ public sealed class GitPolicySourceTests : IDisposable
         source.Log(policyChangesOnly: true).Select(x => x.Sha).Should().Equal(c.Sha, a.Sha);
         source.Log(max: 1).Should().ContainSingle();
     }
+
+    [Fact]
+    public void Open_FolderInsideARepository_IsNotTheRepository()
+    {
+        _repo.Commit("nested", ("hosts/host-a/policy.yaml", Good));
+        var open = () => GitPolicySource.Open(new GitPolicySourceOptions { Repository = System.IO.Path.Combine(_repo.Path, "hosts") });
+        open.Should().Throw<GitPolicyException>().WithMessage("*not a git repository*");
+    }
+
+    [Fact]
+    public void Read_OversizedFile_ReportsErrorWithoutLoading()
+    {
+        _repo.CommitPolicy("big", Good);
+        using var source = GitPolicySource.Open(new GitPolicySourceOptions { Repository = _repo.Path, MaxPolicyBytes = 100 });
+
+        source.Read().Errors.Should().ContainSingle().Which.Message.Should().Contain("more than the 100 allowed");
+    }
+
+    [Fact]
+    public void Read_NotUtf8_ReportsError()
+    {
+        File.WriteAllBytes(System.IO.Path.Combine(_repo.Path, "policy.yaml"), [0x68, 0x6f, 0x73, 0x74, 0x3a, 0x20, 0xff, 0xfe, 0x0a]);
+        LibGit2Sharp.Commands.Stage(_repo.Repo, "policy.yaml");
+        _repo.Commit("binary");
+        using var source = Open();
+
+        source.Read().Errors.Should().ContainSingle().Which.Message.Should().Contain("not UTF-8");
+    }
+
+    [Fact]
+    public void Read_Utf8WithByteOrderMark_Loads()
+    {
+        _repo.CommitPolicy("bom", "\uFEFF" + Good);
+        using var source = Open();
+
+        source.Read().Success.Should().BeTrue();
+    }
 }
