@@ -23,6 +23,7 @@ public sealed class GitPolicyTracker : IDisposable
     private readonly List<GitPolicyHistoryEntry> _history = new();
     private string? _lastSeenTip;
     private GitPolicyRevision? _lastRejected;
+    private bool _applyFailed;
 
     /// <summary>Creates a tracker of <paramref name="source"/>'s default ref that applies to <paramref name="target"/>.</summary>
     public GitPolicyTracker(GitPolicySource source, IPolicyTarget target, GitPolicyTrackerOptions? options = null, TimeProvider? timeProvider = null)
@@ -177,7 +178,8 @@ public sealed class GitPolicyTracker : IDisposable
         if (revision.Snapshot is not { } policy)
             return Reject(revision);
         var current = _target.Current;
-        if (current is not null && current.Equals(policy))
+        // After a failed apply the target may hold the new policy with its flows not yet revalidated: apply again.
+        if (!_applyFailed && current is not null && current.Equals(policy))
             return Record(revision, kind, policyChanged: false, null);
         PolicyApplyOutcome outcome;
         try
@@ -186,8 +188,12 @@ public sealed class GitPolicyTracker : IDisposable
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            return new GitPolicyCheckResult(GitPolicyCheckStatus.Failed, Failure: $"applying {revision.Commit.ShortSha} failed: {ex.Message}");
+            // Whatever the target threw, polling must go on and the next check retry; the message says what it was.
+            _applyFailed = true;
+            return new GitPolicyCheckResult(GitPolicyCheckStatus.Failed,
+                Failure: $"applying {revision.Commit.ShortSha} failed: {ex.GetType().Name}: {ex.Message}");
         }
+        _applyFailed = false;
         if (!outcome.Success)
             return Reject(revision with { Snapshot = null, Errors = outcome.Errors });
         return Record(revision, kind, policyChanged: true, outcome);

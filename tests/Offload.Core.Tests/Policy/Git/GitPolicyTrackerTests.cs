@@ -287,4 +287,88 @@ public sealed class GitPolicyTrackerTests : IDisposable
             TempGitRepository.DeleteTree(cache);
         }
     }
+
+    [Fact]
+    public async Task CheckNow_VirtualSwitchWithDispatch_RunsTheChangeThroughIt()
+    {
+        using var bed = new SwitchTestBed();
+        _repo.CommitPolicy("moved", GoodMoved);
+        int dispatched = 0;
+        var target = new VirtualSwitchPolicyTarget(bed.Switch, (work, _) =>
+        {
+            dispatched++;
+            return new ValueTask<Offload.Datapath.RevalidationResult>(work());
+        });
+        var tracker = Tracker(target);
+
+        var entry = (await tracker.CheckNowAsync()).Applied!;
+
+        dispatched.Should().Be(1);
+        entry.PolicyChanged.Should().BeTrue();
+        entry.Revalidation.Should().NotBeNull();
+        bed.Switch.Policy.Digest.Should().Be(Digest(GoodMoved));
+    }
+
+    [Fact]
+    public async Task CheckNow_TargetThrows_FailedCurrentStaysAndRetried()
+    {
+        _repo.CommitPolicy("good", Good);
+        var flaky = new FlakyTarget(_store);
+        var tracker = Tracker(flaky);
+        await tracker.CheckNowAsync();
+        var next = _repo.CommitPolicy("moved", GoodMoved);
+        flaky.FailNext = true;
+
+        var failed = await tracker.CheckNowAsync();
+
+        failed.Status.Should().Be(GitPolicyCheckStatus.Failed);
+        failed.Failure.Should().Contain("device busy");
+        _store.Current!.Digest.Should().Be(Digest(Good));
+        var retried = (await tracker.CheckNowAsync()).Applied!;
+        retried.Commit.Sha.Should().Be(next.Sha, "a failed apply is retried by the next check");
+        retried.PolicyChanged.Should().BeTrue();
+        flaky.Applied.Should().Be(3, "the first commit, the failed try, the retry");
+    }
+
+    [Fact]
+    public async Task CheckNow_TargetThrewAfterSwapping_AppliedAgainNotSkipped()
+    {
+        _repo.CommitPolicy("good", Good);
+        var flaky = new FlakyTarget(_store) { SwapBeforeFailing = true };
+        var tracker = Tracker(flaky);
+        await tracker.CheckNowAsync();
+        _repo.CommitPolicy("moved", GoodMoved);
+        flaky.FailNext = true;
+        (await tracker.CheckNowAsync()).Status.Should().Be(GitPolicyCheckStatus.Failed);
+        _store.Current!.Digest.Should().Be(Digest(GoodMoved), "this target swapped before it failed");
+
+        var retried = (await tracker.CheckNowAsync()).Applied!;
+
+        retried.PolicyChanged.Should().BeTrue("a half-done apply is done again, not skipped as already in force");
+        flaky.Applied.Should().Be(3);
+    }
+
+    private sealed class FlakyTarget(PolicyStore store) : IPolicyTarget
+    {
+        private readonly PolicyStorePolicyTarget _inner = new(store);
+
+        public bool FailNext { get; set; }
+
+        public bool SwapBeforeFailing { get; init; }
+
+        public int Applied { get; private set; }
+
+        public PolicySnapshot? Current => _inner.Current;
+
+        public ValueTask<PolicyApplyOutcome> ApplyAsync(PolicySnapshot policy, CancellationToken cancellationToken)
+        {
+            Applied++;
+            if (!FailNext)
+                return _inner.ApplyAsync(policy, cancellationToken);
+            FailNext = false;
+            if (SwapBeforeFailing)
+                _ = _inner.ApplyAsync(policy, cancellationToken);
+            throw new InvalidOperationException("device busy");
+        }
+    }
 }
