@@ -22,7 +22,7 @@ public sealed class VirtualSwitchOptions
 /// uplink as port 1); a new policy is compiled, swapped in, and every tracked connection revalidated.
 /// </summary>
 /// <remarks>Driven by one thread, like <see cref="Datapath.Datapath"/>.</remarks>
-public sealed class VirtualSwitch : IDisposable
+public sealed partial class VirtualSwitch : IDisposable
 {
     private readonly PolicySlowPath _slowPath;
     private readonly HashSet<ushort> _declared = new();
