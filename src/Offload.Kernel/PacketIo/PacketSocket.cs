@@ -35,7 +35,7 @@ public sealed class PacketSocket : IDisposable
     /// <summary>The socket descriptor (e.g. to poll on).</summary>
     public SafeFileHandle Handle => _handle;
 
-    /// <summary>The errno of the last failed receive or send other than "nothing waiting".</summary>
+    /// <summary>The errno of the last failed receive or send other than "nothing waiting" (e.g. ENETDOWN, reported once when the interface goes down).</summary>
     public int LastErrno { get; private set; }
 
     /// <summary>
