@@ -15,4 +15,11 @@ public sealed record LinkInfo(int Index, string Name, MacAddress Mac, int Mtu, u
 {
     /// <summary>Whether the interface is administratively up (IFF_UP).</summary>
     public bool IsUp => (Flags & RtnetlinkConstants.InterfaceUp) != 0;
+
+    /// <summary>
+    /// The operational state. A link set up a moment ago reports <see cref="LinkOperState.Unknown"/> (and IFF_RUNNING)
+    /// until the kernel's link watch activates it, and drops the frames sent to it meanwhile; wait for
+    /// <see cref="LinkOperState.Up"/> before sending.
+    /// </summary>
+    public LinkOperState OperState { get; init; }
 }

@@ -18,6 +18,7 @@ internal static class RtnetlinkParser
         string? name = null, kind = null, alias = null;
         var mac = default(MacAddress);
         int mtu = 0, master = 0;
+        byte operState = 0;
         var reader = new NetlinkAttributeReader(payload[RtnetlinkConstants.InfoHeaderSize..]);
         while (reader.TryRead(out NetlinkAttribute a))
         {
@@ -34,6 +35,9 @@ internal static class RtnetlinkParser
                     break;
                 case RtnetlinkConstants.IflaMaster when a.Payload.Length == 4:
                     master = BinaryPrimitives.ReadInt32LittleEndian(a.Payload);
+                    break;
+                case RtnetlinkConstants.IflaOperState when a.Payload.Length == 1:
+                    operState = a.Payload[0];
                     break;
                 case RtnetlinkConstants.IflaIfAlias:
                     alias = CString(a.Payload);
@@ -52,7 +56,10 @@ internal static class RtnetlinkParser
         }
         if (reader.Error != NetlinkParseError.None || name is null)
             return false;
-        link = new LinkInfo(index, name, mac, mtu, flags, master, kind, string.IsNullOrEmpty(alias) ? null : alias);
+        link = new LinkInfo(index, name, mac, mtu, flags, master, kind, string.IsNullOrEmpty(alias) ? null : alias)
+        {
+            OperState = (LinkOperState)operState,
+        };
         return true;
     }
 

@@ -58,6 +58,8 @@ public sealed class TestLab : IDisposable
         vm.Links.AddAddress(eth0, vmAddress, prefix);
         vm.Links.SetUp(eth0);
         vm.Links.AddRoute(vmAddress.IsV4 ? NetAddress.FromV4(0) : NetAddress.Parse("::"), 0, eth0, gatewayAddress);
+        LinkWait.UntilRunning(host.Links, LinkName("vm-", label));
+        LinkWait.UntilRunning(vm.Links, "eth0");
         vm.Address = vmAddress;
         vm.HostSideIndex = hostSide;
         return vm;
@@ -76,6 +78,8 @@ public sealed class TestLab : IDisposable
         b.Links.AddAddress(bSide, bIp, bPrefix);
         a.Links.SetUp(aSide);
         b.Links.SetUp(bSide);
+        LinkWait.UntilRunning(a.Links, LinkName("ul-", b.Label));
+        LinkWait.UntilRunning(b.Links, LinkName("ul-", a.Label));
         if (a.Address.IsNone)
             a.Address = aIp;
         if (b.Address.IsNone)

@@ -31,6 +31,8 @@ public sealed class PacketSocketKernelTests : IDisposable
         _vmLinks.SetMac(_vmIndex, _vmMac);
         _hostLinks.SetUp(_hostIndex);
         _vmLinks.SetUp(_vmIndex);
+        Hosts.LinkWait.UntilRunning(_hostLinks, "vh0");
+        Hosts.LinkWait.UntilRunning(_vmLinks, "eth0");
     }
 
     public void Dispose()
@@ -144,7 +146,8 @@ public sealed class PacketSocketKernelTests : IDisposable
         stats.Drops.Should().BeGreaterThan(0);
         stats.Packets.Should().BeGreaterThanOrEqualTo(256, "the count includes the dropped frames");
         List<byte[]> kept = ReceiveExperimental(hostSocket, new PacketBatch(capacity: 64), 256, timeoutMs: 300);
-        kept.Count.Should().BeLessThan(256).And.BeGreaterThan(0);
+        // Only what fitted in the tiny queue is left (possibly none of ours, if neighbour discovery got there first).
+        kept.Count.Should().BeLessThan(256);
         hostSocket.GetStatistics().Drops.Should().BeGreaterThanOrEqualTo(stats.Drops, "counters are cumulative across reads");
     }
 

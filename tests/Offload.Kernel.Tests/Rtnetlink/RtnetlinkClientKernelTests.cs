@@ -15,7 +15,6 @@ public sealed class RtnetlinkClientKernelTests : IDisposable
 
     public RtnetlinkClientKernelTests()
     {
-        // Constructors run for skipped facts too; only touch the kernel as root.
         _client = RtnetlinkClient.Open(_ns.Namespace);
     }
 

@@ -17,6 +17,7 @@ public sealed class RtnetlinkParserTests
         b.AddUInt32(4, 9000);
         b.AddUInt32(10, 3);
         b.AddString(20, "offload:agent");
+        b.AddByte(16, 6);
         b.BeginNested(18);
         b.AddString(1, "veth");
         b.EndNested();
@@ -29,8 +30,9 @@ public sealed class RtnetlinkParserTests
     {
         RtnetlinkParser.TryParseLink(LinkPayload(), out LinkInfo? link).Should().BeTrue();
 
-        link.Should().Be(new LinkInfo(7, "vm7", MacAddress.Parse("02:11:22:33:44:55"), 9000, 0x1003, 3, "veth", "offload:agent"));
+        link.Should().Be(new LinkInfo(7, "vm7", MacAddress.Parse("02:11:22:33:44:55"), 9000, 0x1003, 3, "veth", "offload:agent") { OperState = LinkOperState.Up });
         link!.IsUp.Should().BeTrue();
+        link.OperState.Should().Be(LinkOperState.Up);
     }
 
     [Fact]
