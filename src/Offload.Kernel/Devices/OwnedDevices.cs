@@ -8,8 +8,9 @@ namespace Offload.Kernel.Devices;
 /// The links one owner creates in one namespace. Every link made through it carries the ifalias
 /// <c>offload:&lt;owner&gt;</c> (see <see cref="AliasPrefix"/>); opening sweeps links left with that alias by an earlier
 /// run that crashed, and disposing deletes them all. Owner names must be unique per namespace (e.g. an agent id); two
-/// live instances with one owner would delete each other's links. TAP devices carry the alias too but need no sweeping:
-/// they are not persistent and vanish with their process.
+/// live instances with one owner would delete each other's links. TAP devices made by <see cref="CreateTap"/> carry the
+/// alias too, so disposing the owner removes them as well (their <see cref="TapDevice"/> then fails every read and
+/// write); after a crash they need no sweeping, being non-persistent, they vanish with their process.
 /// </summary>
 public sealed class OwnedDevices : IDisposable
 {
@@ -103,10 +104,10 @@ public sealed class OwnedDevices : IDisposable
     /// <summary>Creates an owned VXLAN device.</summary>
     public int CreateVxlan(string name, VxlanOptions options) => ClaimOrDelete(Client.CreateVxlan(name, options));
 
-    /// <summary>Creates a TAP device in this namespace carrying the owner's alias; the caller disposes it.</summary>
+    /// <summary>Creates a TAP device in this namespace carrying the owner's alias; the caller disposes it (disposing the owner deletes the device too).</summary>
     public TapDevice CreateTap(string name, int queues = 1) => TapDevice.Create(name, Namespace, queues, Alias);
 
-    /// <summary>Deletes every owned link, then closes the client.</summary>
+    /// <summary>Deletes every owned link (TAPs included), then closes the client.</summary>
     public void Dispose()
     {
         try

@@ -74,4 +74,25 @@ public sealed class OwnedDevicesKernelTests
 
         owned.Client.FindLink("tap0")!.Alias.Should().Be("offload:agent");
     }
+
+    [RootFact]
+    public void Open_TwoAgentsInOneProcess_EachInItsHostNamespace_SameNamesNoInterference()
+    {
+        using TestNamespace host1 = TestNamespace.Create();
+        using TestNamespace host2 = TestNamespace.Create();
+        OwnedDevices agent1 = OwnedDevices.Open("agent", host1.Namespace);
+        using OwnedDevices agent2 = OwnedDevices.Open("agent", host2.Namespace);
+        agent1.CreateBridge("br0");
+        agent2.CreateBridge("br0");
+        using TapDevice tap1 = agent1.CreateTap("tap0");
+        using TapDevice tap2 = agent2.CreateTap("tap0");
+
+        agent1.Dispose();
+
+        using RtnetlinkClient view1 = RtnetlinkClient.Open(host1.Namespace);
+        Names(view1).Should().Equal("lo");
+        tap1.TryWrite(new byte[60]).Should().BeFalse("the owner's dispose removed its TAP too");
+        Names(agent2.Client).Should().Equal("br0", "lo", "tap0");
+        tap2.Describe().Alias.Should().Be("offload:agent");
+    }
 }

@@ -197,4 +197,31 @@ public sealed class PacketSocketKernelTests : IDisposable
         Action open = () => PacketSocket.Open(99999, _host.Namespace);
         open.Should().Throw<IOException>().WithMessage("bind(AF_PACKET, ifindex 99999)*");
     }
+
+    [RootFact]
+    public void ReceiveAndSend_SteadyState_NoManagedAllocation()
+    {
+        using PacketSocket hostSocket = PacketSocket.Open(_hostIndex, _host.Namespace);
+        using PacketSocket vmSocket = PacketSocket.Open(_vmIndex, _vm.Namespace);
+        var outgoing = new PacketBatch(capacity: 16);
+        for (int i = 0; i < 16; i++)
+            outgoing.TryAdd(Frame(_hostMac, _vmMac, i, 100));
+        var incoming = new PacketBatch(capacity: 16);
+        vmSocket.Send(outgoing);
+        Thread.Sleep(20);
+        hostSocket.Receive(incoming);
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        int received = 0;
+        for (int round = 0; round < 20; round++)
+        {
+            vmSocket.Send(outgoing);
+            incoming.Clear();
+            received += hostSocket.Receive(incoming);
+        }
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        allocated.Should().Be(0);
+        received.Should().BeGreaterThan(0);
+    }
 }
