@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
+using Offload.Kernel.Devices;
 using Offload.Kernel.PacketIo;
 using Offload.Kernel.Rtnetlink;
 using Offload.Packets;
@@ -223,5 +224,58 @@ public sealed class PacketSocketKernelTests : IDisposable
 
         allocated.Should().Be(0);
         received.Should().BeGreaterThan(0);
+    }
+
+    [RootFact]
+    public void ForwardBetweenVethAndTap_VmPingsHostStackBehindTap_Answered()
+    {
+        // A minimal software datapath: frames from the VM's vNIC (host end vh0) go into a TAP whose far side is the
+        // host's own stack (10.60.0.1), and everything the stack sends out of the TAP goes back to the VM.
+        using TapDevice tap = TapDevice.Create("tap0", _host.Namespace);
+        tap.SetUp();
+        _hostLinks.AddAddress(tap.Index, NetAddress.Parse("10.60.0.1"), 24);
+        _vmLinks.AddAddress(_vmIndex, NetAddress.Parse("10.60.0.2"), 24);
+        using PacketSocket vnic = PacketSocket.Open(_hostIndex, _host.Namespace);
+        using var stop = new CancellationTokenSource();
+        long toTap = 0, toVm = 0;
+        var forwarder = new Thread(() =>
+        {
+            var fromVm = new PacketBatch(capacity: 32);
+            var fromTap = new PacketBatch(capacity: 32);
+            while (!stop.IsCancellationRequested)
+            {
+                fromVm.Clear();
+                vnic.Receive(fromVm);
+                for (int i = 0; i < fromVm.Count; i++)
+                {
+                    if (tap.TryWrite(fromVm.Frame(i)))
+                        toTap++;
+                }
+                fromTap.Clear();
+                tap.ReadBatch(fromTap);
+                toVm += vnic.Send(fromTap);
+                if (fromVm.Count == 0 && fromTap.Count == 0)
+                    Thread.Sleep(1);
+            }
+        });
+        forwarder.Start();
+        bool answered;
+        try
+        {
+            answered = _vm.Namespace.Run(() =>
+            {
+                using var ping = new System.Net.NetworkInformation.Ping();
+                return ping.Send(IPAddress.Parse("10.60.0.1"), 3000).Status == System.Net.NetworkInformation.IPStatus.Success;
+            });
+        }
+        finally
+        {
+            stop.Cancel();
+            forwarder.Join();
+        }
+
+        answered.Should().BeTrue();
+        toTap.Should().BeGreaterThanOrEqualTo(2, "the VM's ARP request and echo request went through the TAP");
+        toVm.Should().BeGreaterThanOrEqualTo(2, "the host's ARP reply and echo reply came back from it");
     }
 }
