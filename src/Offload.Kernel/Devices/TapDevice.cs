@@ -73,20 +73,19 @@ public sealed class TapDevice : IDisposable
                 return 0;
             });
             SetPersist(handles[0], false);
-            var tap = new TapDevice(actualName, 0, handles, ns);
             var client = RtnetlinkClient.Open(ns);
             try
             {
-                tap = new TapDevice(actualName, client.GetIndex(actualName), handles, ns) { _rtnetlink = client };
+                var tap = new TapDevice(actualName, client.GetIndex(actualName), handles, ns) { _rtnetlink = client };
                 if (alias is not null)
                     client.SetAlias(tap.Index, alias);
+                return tap;
             }
             catch
             {
                 client.Dispose();
                 throw;
             }
-            return tap;
         }
         catch
         {
