@@ -18,6 +18,9 @@ public sealed unsafe class PacketBatch
     // The kernel reads and writes these during recvmmsg/sendmmsg; pinned for life so their addresses stay valid.
     private readonly Interop.Sys.MMsgHdr[] _headers;
     private readonly Interop.Sys.IoVec[] _vectors;
+    // Per slot: room for one cmsghdr carrying struct tpacket_auxdata (16 + 20 bytes, aligned to 8).
+    internal const int ControlSize = 40;
+    private readonly byte[] _control;
     private int _count;
 
     /// <summary>Creates a batch of <paramref name="capacity"/> slots, each holding a frame of up to <paramref name="frameSize"/> bytes.</summary>
@@ -38,6 +41,7 @@ public sealed unsafe class PacketBatch
         _lengths = new int[capacity];
         _headers = GC.AllocateArray<Interop.Sys.MMsgHdr>(capacity, pinned: true);
         _vectors = GC.AllocateArray<Interop.Sys.IoVec>(capacity, pinned: true);
+        _control = GC.AllocateArray<byte>(capacity * ControlSize, pinned: true);
         for (int i = 0; i < capacity; i++)
         {
             _vectors[i].Base = SlotPointer(i);
@@ -101,10 +105,14 @@ public sealed unsafe class PacketBatch
 
     internal ref Interop.Sys.MMsgHdr Header(int index) => ref _headers[index];
 
-    internal void PrepareReceive(int first)
+    internal ReadOnlySpan<byte> Control(int index, int length) => _control.AsSpan(index * ControlSize, Math.Min(length, ControlSize));
+
+    internal void PrepareReceive(int first, bool withControl)
     {
         for (int i = first; i < Capacity; i++)
         {
+            _headers[i].Header.Control = withControl ? Unsafe.AsPointer(ref _control[i * ControlSize]) : null;
+            _headers[i].Header.ControlLength = withControl ? (nuint)ControlSize : 0;
             _vectors[i].Length = (nuint)FrameSize;
             _headers[i].Header.Flags = 0;
             _headers[i].Length = 0;
@@ -115,9 +123,24 @@ public sealed unsafe class PacketBatch
     {
         for (int i = first; i < end; i++)
         {
+            _headers[i].Header.Control = null;
+            _headers[i].Header.ControlLength = 0;
             _vectors[i].Length = (nuint)_lengths[i];
             _headers[i].Length = 0;
         }
+    }
+
+    // Puts back the 802.1Q/802.1ad tag the kernel moved into metadata: the frame after the MAC addresses shifts 4 bytes.
+    internal bool TryInsertVlanTag(int index, int length, ushort tpid, ushort tci)
+    {
+        if (length < 12 || length + 4 > FrameSize)
+            return false;
+        Span<byte> frame = _slab.AsSpan(SlotOffset(index), length + 4);
+        frame[12..length].CopyTo(frame[16..]);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(frame[12..], tpid);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(frame[14..], tci);
+        _lengths[index] = length + 4;
+        return true;
     }
 
     // Moves a frame to an earlier slot (closing the gap a truncated frame left).

@@ -17,16 +17,19 @@ public sealed class PacketSocket : IDisposable
     private const int AfPacket = 17;
     private const int SockRawNonBlockCloseOnExec = 3 | 0x800 | 0x80000;
     private const ushort EthPAllNetworkOrder = 0x0300; // htons(ETH_P_ALL)
-    private const int SolPacket = 263, PacketStatistics = 6, PacketIgnoreOutgoing = 23;
+    private const int SolPacket = 263, PacketAuxData = 8, PacketStatistics = 6, PacketIgnoreOutgoing = 23;
+    private const uint StatusVlanValid = 0x10, StatusVlanTpidValid = 0x40; // TP_STATUS_VLAN_*
     private const int SolSocket = 1, SoRcvBuf = 8, SoRcvBufForce = 33;
     private const int MsgTrunc = 0x20;
     private readonly SafeFileHandle _handle;
+    private readonly bool _restoreVlanTags;
     private long _packets, _drops, _truncated;
 
-    private PacketSocket(SafeFileHandle handle, int interfaceIndex)
+    private PacketSocket(SafeFileHandle handle, int interfaceIndex, bool restoreVlanTags)
     {
         _handle = handle;
         InterfaceIndex = interfaceIndex;
+        _restoreVlanTags = restoreVlanTags;
     }
 
     /// <summary>The interface the socket is bound to.</summary>
@@ -45,7 +48,11 @@ public sealed class PacketSocket : IDisposable
     /// <param name="ns">The namespace the interface is in.</param>
     /// <param name="ignoreOutgoing">Do not receive the frames the host itself sends out of the interface (PACKET_IGNORE_OUTGOING), ours included.</param>
     /// <param name="receiveBufferBytes">SO_RCVBUF(FORCE) in bytes, 0 for the system default; what the kernel queues before it drops.</param>
-    public static unsafe PacketSocket Open(int interfaceIndex, NetworkNamespace? ns = null, bool ignoreOutgoing = true, int receiveBufferBytes = 0)
+    /// <param name="restoreVlanTags">
+    /// The kernel strips an 802.1Q/802.1ad tag off a received frame into metadata before a packet socket sees it; with
+    /// this set (PACKET_AUXDATA) <see cref="Receive"/> puts the tag back, so frames arrive as they were on the wire.
+    /// </param>
+    public static unsafe PacketSocket Open(int interfaceIndex, NetworkNamespace? ns = null, bool ignoreOutgoing = true, int receiveBufferBytes = 0, bool restoreVlanTags = true)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(interfaceIndex);
         ArgumentOutOfRangeException.ThrowIfNegative(receiveBufferBytes);
@@ -58,12 +65,14 @@ public sealed class PacketSocket : IDisposable
         {
             if (ignoreOutgoing)
                 SetOption(handle, SolPacket, PacketIgnoreOutgoing, 1, "setsockopt(PACKET_IGNORE_OUTGOING)");
+            if (restoreVlanTags)
+                SetOption(handle, SolPacket, PacketAuxData, 1, "setsockopt(PACKET_AUXDATA)");
             if (receiveBufferBytes > 0)
                 SetOption(handle, SolSocket, SoRcvBufForce, receiveBufferBytes, "setsockopt(SO_RCVBUFFORCE)");
             var address = new Interop.Sys.SockAddrLl { Family = AfPacket, Protocol = EthPAllNetworkOrder, InterfaceIndex = interfaceIndex };
             if (Interop.Sys.BindPacket(handle, &address, (uint)sizeof(Interop.Sys.SockAddrLl)) != 0)
                 throw Failure($"bind(AF_PACKET, ifindex {interfaceIndex})", Marshal.GetLastPInvokeError());
-            var socket = new PacketSocket(handle, interfaceIndex);
+            var socket = new PacketSocket(handle, interfaceIndex, restoreVlanTags);
             // Frames queued between socket() and bind() belong to no interface; start the counters clean.
             socket.Drain();
             return socket;
@@ -87,7 +96,7 @@ public sealed class PacketSocket : IDisposable
         int room = batch.Capacity - first;
         if (room == 0)
             return 0;
-        batch.PrepareReceive(first);
+        batch.PrepareReceive(first, _restoreVlanTags);
         int n;
         do
             n = Interop.Sys.RecvMmsg(_handle, batch.Headers(first), (uint)room, MsgTrunc, null);
@@ -113,6 +122,12 @@ public sealed class PacketSocket : IDisposable
                 batch.MoveFrame(i, kept, length);
             else
                 batch.SetLength(i, length);
+            if (_restoreVlanTags && TryReadVlan(batch.Control(i, (int)header.Header.ControlLength), out ushort tpid, out ushort tci)
+                && !batch.TryInsertVlanTag(kept, length, tpid, tci))
+            {
+                _truncated++;
+                continue;
+            }
             kept++;
         }
         batch.Count = kept;
@@ -143,7 +158,24 @@ public sealed class PacketSocket : IDisposable
         return n;
     }
 
-    /// <summary>Receives one frame; false when none is waiting (or on an error, see <see cref="LastErrno"/>).</summary>
+    // Finds struct tpacket_auxdata in the control messages and reads the stripped tag, if the kernel stripped one.
+    private static bool TryReadVlan(ReadOnlySpan<byte> control, out ushort tpid, out ushort tci)
+    {
+        tpid = 0;
+        tci = 0;
+        // cmsghdr: size_t len, int level, int type; data at 16. tpacket_auxdata: status, len, snaplen (u32), mac, net, vlan_tci, vlan_tpid (u16).
+        if (control.Length < 36 || System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(control[8..]) != SolPacket
+            || System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(control[12..]) != PacketAuxData)
+            return false;
+        uint status = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(control[16..]);
+        if ((status & StatusVlanValid) == 0)
+            return false;
+        tci = System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(control[32..]);
+        tpid = (status & StatusVlanTpidValid) != 0 ? System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(control[34..]) : (ushort)0x8100;
+        return true;
+    }
+
+    /// <summary>Receives one frame (a stripped VLAN tag is not restored here; use <see cref="Receive"/>); false when none is waiting (or on an error, see <see cref="LastErrno"/>).</summary>
     public unsafe bool TryReceive(Span<byte> destination, out int length)
     {
         nint n;

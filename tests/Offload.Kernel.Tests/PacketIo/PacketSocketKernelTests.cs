@@ -278,4 +278,42 @@ public sealed class PacketSocketKernelTests : IDisposable
         toTap.Should().BeGreaterThanOrEqualTo(2, "the VM's ARP request and echo request went through the TAP");
         toVm.Should().BeGreaterThanOrEqualTo(2, "the host's ARP reply and echo reply came back from it");
     }
+
+    [RootFact]
+    public void Receive_VlanTaggedFrameFromVm_TagRestoredUnlessDisabled()
+    {
+        using PacketSocket restoring = PacketSocket.Open(_hostIndex, _host.Namespace);
+        using PacketSocket raw = PacketSocket.Open(_hostIndex, _host.Namespace, restoreVlanTags: false);
+        using PacketSocket vmSocket = PacketSocket.Open(_vmIndex, _vm.Namespace);
+        byte[] inner = Frame(_hostMac, _vmMac, 5, 80);
+        // dst, src, 802.1Q tag (VLAN 100, priority 3), then the experimental EtherType and payload.
+        byte[] tagged = [.. inner.AsSpan(0, 12), 0x81, 0x00, 0x60, 0x64, .. inner.AsSpan(12)];
+
+        vmSocket.TrySend(tagged).Should().BeTrue();
+
+        byte[] restored = ReceiveTagged(restoring);
+        restored.Should().Equal(tagged);
+        byte[] stripped = ReceiveTagged(raw);
+        stripped.Should().Equal(inner, "without PACKET_AUXDATA the kernel's stripping shows");
+    }
+
+    private static byte[] ReceiveTagged(PacketSocket socket)
+    {
+        var batch = new PacketBatch(capacity: 8);
+        var deadline = DateTimeOffset.UtcNow.AddSeconds(3);
+        while (DateTimeOffset.UtcNow < deadline)
+        {
+            batch.Clear();
+            socket.Receive(batch);
+            for (int i = 0; i < batch.Count; i++)
+            {
+                Span<byte> f = batch.Frame(i);
+                ushort type = BinaryPrimitives.ReadUInt16BigEndian(f[12..]);
+                if (type == TestFrames.Experimental || (type == 0x8100 && BinaryPrimitives.ReadUInt16BigEndian(f[16..]) == TestFrames.Experimental))
+                    return f.ToArray();
+            }
+            Thread.Sleep(2);
+        }
+        throw new TimeoutException("no test frame within 3 s");
+    }
 }
