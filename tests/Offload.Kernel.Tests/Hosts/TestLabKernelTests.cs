@@ -66,13 +66,12 @@ public sealed class TestLabKernelTests
     {
         // Above pid_max (at most 2^22), so never a running process.
         string dead = $"{TestLab.Prefix}999999999-1-h1";
-        NetworkNamespace.TryDelete(dead);
-        using (NetworkNamespace.Create(dead))
-        {
-        }
-        NetworkNamespace.Create(dead).Handle.Dispose();
+        // The first lab of a process sweeps on its own; make the lab first so the leftover is there for SweepStale.
         using var lab = new TestLab();
         TestNode live = lab.AddHost("h1");
+        NetworkNamespace.TryDelete(dead);
+        // A killed run: the namespace was created and never deleted (only our descriptor goes).
+        NetworkNamespace.Create(dead).Handle.Dispose();
 
         TestLab.SweepStale().Should().BeGreaterThanOrEqualTo(1);
 
