@@ -54,6 +54,17 @@ public sealed class NetlinkMessageBuilder
         BinaryPrimitives.WriteUInt16BigEndian(h[2..], resourceId);
     }
 
+    /// <summary>
+    /// Appends raw bytes without an attribute header: a family header such as rtnetlink's struct ifinfomsg, also the
+    /// one that opens a veth peer's nested attribute.
+    /// </summary>
+    public void AddFamilyHeader(ReadOnlySpan<byte> header)
+    {
+        if (_messageStart < 0)
+            throw new InvalidOperationException("No message is open.");
+        header.CopyTo(Grow(NetlinkConstants.Align(header.Length)));
+    }
+
     /// <summary>Closes the open message and writes its length.</summary>
     public void EndMessage()
     {

@@ -1,42 +1,32 @@
-using System.Diagnostics;
-using System.Runtime.InteropServices;
+using Product = Offload.Kernel.Namespaces.NetworkNamespace;
 
 namespace Offload.Kernel.Tests.Netns;
 
 /// <summary>
 /// A uniquely named network namespace for one test, deleted on Dispose. Stale namespaces of crashed runs
-/// (<c>offload-test-*</c> whose pid is gone) are swept when the first one is created.
+/// (<c>offload-test-*</c> whose pid is gone) are swept when the first one is created. A thin test wrapper over the
+/// product's <see cref="Product"/>.
 /// </summary>
-public sealed partial class NetworkNamespace : IDisposable
+public sealed class NetworkNamespace : IDisposable
 {
     private const string Prefix = "offload-test-";
-    private const int CloneNewNet = 0x4000_0000;
     private static int s_counter;
     private static int s_swept;
 
-    private NetworkNamespace(string name) => Name = name;
+    private NetworkNamespace(Product ns) => Namespace = ns;
 
     /// <summary>The namespace's name (for <c>ip netns exec</c>).</summary>
-    public string Name { get; }
+    public string Name => Namespace.Name!;
+
+    /// <summary>The product's handle on the namespace (for device and socket factories).</summary>
+    public Product Namespace { get; }
 
     /// <summary>Creates a namespace with <c>lo</c> up.</summary>
     public static NetworkNamespace Create()
     {
         if (Interlocked.Exchange(ref s_swept, 1) == 0)
-            SweepStale();
-        string name = $"{Prefix}{Environment.ProcessId}-{Interlocked.Increment(ref s_counter)}";
-        Tool.Run("ip", ["netns", "add", name]);
-        var ns = new NetworkNamespace(name);
-        try
-        {
-            Tool.Run("ip", ["-n", name, "link", "set", "lo", "up"]);
-        }
-        catch
-        {
-            ns.Dispose();
-            throw;
-        }
-        return ns;
+            StaleNames.Sweep(Prefix);
+        return new NetworkNamespace(Product.Create($"{Prefix}{Environment.ProcessId}-{Interlocked.Increment(ref s_counter)}"));
     }
 
     /// <summary>Runs a command inside the namespace and returns its standard output; throws on a non-zero exit.</summary>
@@ -49,47 +39,16 @@ public sealed partial class NetworkNamespace : IDisposable
     /// </summary>
     public T Enter<T>(Func<T> work)
     {
-        T result = default!;
-        Exception? failure = null;
-        var thread = new Thread(() =>
+        try
         {
-            try
-            {
-                using var handle = File.OpenHandle($"/var/run/netns/{Name}");
-                if (setns((int)handle.DangerousGetHandle(), CloneNewNet) != 0)
-                    throw new InvalidOperationException($"setns({Name}) failed: errno {Marshal.GetLastPInvokeError()}");
-                result = work();
-            }
-            catch (Exception e)
-            {
-                failure = e;
-            }
-        });
-        thread.Start();
-        thread.Join();
-        if (failure is not null)
-            throw new InvalidOperationException($"work inside {Name} failed: {failure.Message}", failure);
-        return result;
-    }
-
-    /// <inheritdoc />
-    public void Dispose() => Tool.TryRun("ip", ["netns", "delete", Name]);
-
-    private static void SweepStale()
-    {
-        if (!Directory.Exists("/var/run/netns"))
-            return;
-        foreach (string path in Directory.GetFiles("/var/run/netns", Prefix + "*"))
+            return Namespace.Run(work);
+        }
+        catch (Exception e)
         {
-            string name = Path.GetFileName(path);
-            string[] parts = name[Prefix.Length..].Split('-');
-            if (parts.Length == 2 && int.TryParse(parts[0], out int pid) && !ProcessExists(pid))
-                Tool.TryRun("ip", ["netns", "delete", name]);
+            throw new InvalidOperationException($"work inside {Name} failed: {e.Message}", e);
         }
     }
 
-    private static bool ProcessExists(int pid) => pid == Environment.ProcessId || Directory.Exists($"/proc/{pid}");
-
-    [LibraryImport("libc.so.6", SetLastError = true)]
-    private static partial int setns(int fd, int nstype);
+    /// <inheritdoc />
+    public void Dispose() => Namespace.Dispose();
 }
