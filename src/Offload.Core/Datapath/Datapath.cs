@@ -38,7 +38,7 @@ public sealed partial class Datapath : IDisposable
     private readonly CancellationTokenSource _stopping = new();
 
     private readonly PortInfo?[] _ports = new PortInfo?[ushort.MaxValue + 1];
-    private ConnectionRecord[] _connections = new ConnectionRecord[1024];
+    private ConnectionRecord[] _connections;
 
     // Per-batch scratch, reused: the packet path allocates nothing.
     private readonly FlowKey[] _keys = new FlowKey[BatchSize];
@@ -78,6 +78,8 @@ public sealed partial class Datapath : IDisposable
         _time = timeProvider ?? TimeProvider.System;
         _conntrack = new ConntrackTable(options.Conntrack, _time);
         _conntrack.Observer = new ConntrackObserver(this);
+        // Records mirror conntrack's slots: allocated as conntrack allocates, not grown again on their own.
+        _connections = new ConnectionRecord[_conntrack.Capacity];
         _fragments = new FragmentTracker(options.FragmentCapacity, TimeSpan.FromSeconds(30), _time.TimestampFrequency);
         _meters = new MeterTable(options.MeterCapacity, _time);
     }
