@@ -92,7 +92,9 @@ public sealed partial class Datapath
                 continue;
             done++;
             run.Checked++;
-            var decision = run.Revalidator.Revalidate(in info, in record.OriginalAction, in record.ReplyAction, record.Provenance);
+            var original = record.OriginalAction;
+            var reply = record.ReplyAction;
+            var decision = run.Revalidator.Revalidate(in info, in original, in reply, record.Provenance);
             switch (decision.Verdict)
             {
                 case RevalidationVerdict.Update:

@@ -274,7 +274,7 @@ public sealed partial class Datapath
                 record.OriginalAction = decision.ReplyAction;
         }
         record.Provenance = decision.Provenance;
-        if (record.OriginalAction.Program is not null && MayOffload(in info, state))
+        if (record.HasOriginalAction && MayOffload(in info, state))
             Install(ref record, in info);
         return true;
     }
