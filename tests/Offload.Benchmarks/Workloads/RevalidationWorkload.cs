@@ -25,7 +25,7 @@ internal sealed class RevalidationWorkload : IDisposable
         ports:
           - { name: vm1, network: blue, mac: "02:00:00:01:00:01", ip: 10.1.0.1, host: host-a }
           - { name: vm2, network: blue, mac: "02:00:00:01:00:02", ip: 10.1.0.2, host: host-a }
-        conntrack: { maxEntries: 1048576, timeouts: { udp: 3600, udpStream: 3600 } }
+        conntrack: { maxEntries: 1048576 }
         offload: { when: first-packet, minPackets: 0 }
         acl:
           mode: deny-list
