@@ -8,7 +8,10 @@ internal static class Program
     public static int Main(string[] args)
     {
         if (args.Contains("--quick"))
-            return QuickMode.Run(Console.Out);
+        {
+            int only = Array.IndexOf(args, "--only");
+            return QuickMode.Run(Console.Out, only >= 0 && only + 1 < args.Length ? args[only + 1].Split(',') : null);
+        }
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;
     }

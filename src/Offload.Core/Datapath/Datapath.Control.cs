@@ -21,7 +21,7 @@ public sealed partial class Datapath
             work++;
         }
         work += _conntrack.Expire();
-        work += RevalidateSlice(_options.RevalidationSlice);
+        work += RevalidatePollSlice();
         work += DrainBackend();
         return work;
     }

@@ -13,8 +13,9 @@ public sealed partial class Datapath
 
     /// <summary>
     /// Starts re-deriving every tracked connection with <paramref name="revalidator"/>. The work is done by
-    /// <see cref="Poll"/>, <see cref="DatapathOptions.RevalidationSlice"/> connections per call, so the packet path keeps
-    /// running; the task completes when every connection has been checked. Once it has, no packet of a
+    /// <see cref="Poll"/> in time-budgeted slices (<see cref="DatapathOptions.RevalidationBudget"/>,
+    /// <see cref="DatapathOptions.RevalidationShare"/>, <see cref="DatapathOptions.RevalidationSlice"/>), so the packet
+    /// path keeps running; the task completes when every connection has been checked. Once it has, no packet of a
     /// connection the new policy denies is forwarded. A new call restarts a pass still running.
     /// </summary>
     public Task<RevalidationResult> StartRevalidation(IConnectionRevalidator revalidator)
@@ -22,7 +23,8 @@ public sealed partial class Datapath
         ArgumentNullException.ThrowIfNull(revalidator);
         ObjectDisposedException.ThrowIf(_disposed, this);
         _revalidation?.Done.TrySetCanceled();
-        var run = new RevalidationRun(revalidator, _time.GetTimestamp());
+        long now = _time.GetTimestamp();
+        var run = new RevalidationRun(revalidator, now) { SliceEnded = now, FramesAtSliceEnd = _frames };
         _revalidation = run;
         // Cached drop decisions may now be allowed: drop them from the fast path; their next packet re-decides.
         foreach (var key in _dropFlows)
@@ -41,17 +43,48 @@ public sealed partial class Datapath
     {
         var task = StartRevalidation(revalidator);
         while (!task.IsCompleted)
-            RevalidateSlice(int.MaxValue);
+            RevalidateSlice(int.MaxValue, long.MaxValue);
         return task.GetAwaiter().GetResult();
     }
 
-    private int RevalidateSlice(int budget)
+    // Poll's slice. Revalidation shares the one datapath thread with the fast path: counting connections
+    // would let a slice of expensive re-derivations starve traffic, so the slice is bounded by time, and
+    // while frames flow by a share of the time that passed since the previous slice. A slice ends after
+    // the connection that crosses its budget, so the overrun is charged to the next one.
+    private int RevalidatePollSlice()
     {
         var run = _revalidation;
         if (run is null)
             return 0;
+        long max = (long)(_options.RevalidationBudget.TotalSeconds * _time.TimestampFrequency);
+        long budget = max;
+        if (_frames != run.FramesAtSliceEnd)
+        {
+            double share = _options.RevalidationShare;
+            long now = _time.GetTimestamp();
+            budget = Math.Min((long)((now - run.SliceEnded) * (share / (1 - share))), max) - run.Overrun;
+            if (budget <= 0)
+            {
+                run.Overrun = -budget;
+                run.SliceEnded = now;
+                run.FramesAtSliceEnd = _frames;
+                return 0;
+            }
+        }
+        return RevalidateSlice(_options.RevalidationSlice, budget);
+    }
+
+    // Re-derives connections until maxConnections are checked or budgetTicks have passed (at least one
+    // connection per call, so a pass always ends). long.MaxValue: no time limit, no clock reads.
+    private int RevalidateSlice(int maxConnections, long budgetTicks)
+    {
+        var run = _revalidation;
+        if (run is null)
+            return 0;
+        bool timed = budgetTicks != long.MaxValue;
+        long start = timed ? _time.GetTimestamp() : 0;
         int done = 0;
-        while (done < budget && run.Next < _connections.Length)
+        while (done < maxConnections && run.Next < _connections.Length)
         {
             int slot = run.Next++;
             ref var record = ref _connections[slot];
@@ -59,7 +92,9 @@ public sealed partial class Datapath
                 continue;
             done++;
             run.Checked++;
-            var decision = run.Revalidator.Revalidate(in info, in record.OriginalAction, in record.ReplyAction, record.Provenance);
+            var original = record.OriginalAction;
+            var reply = record.ReplyAction;
+            var decision = run.Revalidator.Revalidate(in info, in original, in reply, record.Provenance);
             switch (decision.Verdict)
             {
                 case RevalidationVerdict.Update:
@@ -72,6 +107,8 @@ public sealed partial class Datapath
                     run.Removed++;
                     break;
             }
+            if (timed && _time.GetTimestamp() - start >= budgetTicks)
+                break;
         }
         if (run.Next >= _connections.Length)
         {
@@ -79,6 +116,12 @@ public sealed partial class Datapath
             _installEpoch++;
             var elapsed = _time.GetElapsedTime(run.Started);
             run.Done.TrySetResult(new RevalidationResult(run.Checked, run.Updated, run.Removed, run.DropFlowsRemoved, elapsed));
+        }
+        else
+        {
+            run.SliceEnded = _time.GetTimestamp();
+            run.FramesAtSliceEnd = _frames;
+            run.Overrun = timed ? Math.Max(0, run.SliceEnded - start - budgetTicks) : 0;
         }
         return done;
     }
@@ -111,5 +154,8 @@ public sealed partial class Datapath
         public int Updated;
         public int Removed;
         public int DropFlowsRemoved;
+        public long SliceEnded;
+        public long FramesAtSliceEnd;
+        public long Overrun;
     }
 }

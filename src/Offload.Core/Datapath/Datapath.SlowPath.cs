@@ -274,7 +274,7 @@ public sealed partial class Datapath
                 record.OriginalAction = decision.ReplyAction;
         }
         record.Provenance = decision.Provenance;
-        if (record.OriginalAction.Program is not null && MayOffload(in info, state))
+        if (record.HasOriginalAction && MayOffload(in info, state))
             Install(ref record, in info);
         return true;
     }
@@ -337,9 +337,8 @@ public sealed partial class Datapath
         int index = id.Slot;
         if (index >= _connections.Length)
         {
-            int size = _connections.Length;
-            while (size <= index)
-                size *= 2;
+            // Conntrack just doubled its slots: follow it in one step.
+            int size = Math.Max(_conntrack.Capacity, index + 1);
             Array.Resize(ref _connections, size);
         }
         return ref _connections[index];

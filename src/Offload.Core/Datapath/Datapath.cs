@@ -38,7 +38,7 @@ public sealed partial class Datapath : IDisposable
     private readonly CancellationTokenSource _stopping = new();
 
     private readonly PortInfo?[] _ports = new PortInfo?[ushort.MaxValue + 1];
-    private ConnectionRecord[] _connections = new ConnectionRecord[1024];
+    private ConnectionRecord[] _connections;
 
     // Per-batch scratch, reused: the packet path allocates nothing.
     private readonly FlowKey[] _keys = new FlowKey[BatchSize];
@@ -78,6 +78,8 @@ public sealed partial class Datapath : IDisposable
         _time = timeProvider ?? TimeProvider.System;
         _conntrack = new ConntrackTable(options.Conntrack, _time);
         _conntrack.Observer = new ConntrackObserver(this);
+        // Records mirror conntrack's slots: allocated as conntrack allocates, not grown again on their own.
+        _connections = new ConnectionRecord[_conntrack.Capacity];
         _fragments = new FragmentTracker(options.FragmentCapacity, TimeSpan.FromSeconds(30), _time.TimestampFrequency);
         _meters = new MeterTable(options.MeterCapacity, _time);
     }
@@ -302,14 +304,50 @@ public sealed partial class Datapath : IDisposable
 
     private sealed record PortInfo(string Name, uint Vni, bool IsUplink);
 
+    // One per conntrack slot. The actions are kept taken apart: a FlowAction field is 40 bytes (its NatRewrite
+    // pads a one-byte kind to eight), its parts 27, which makes the record 72 bytes instead of 104 (P4).
     private struct ConnectionRecord
     {
         public ConnectionId Id;
-        public FlowAction OriginalAction;
-        public FlowAction ReplyAction;
+        public object? Provenance;
+        private ActionProgram? _originalProgram;
+        private ActionProgram? _replyProgram;
+        private NetAddress _originalNatAddress;
+        private NetAddress _replyNatAddress;
+        private ushort _originalNatPort;
+        private ushort _replyNatPort;
+        private NatKind _originalNatKind;
+        private NatKind _replyNatKind;
         public bool HasReply;
         public byte Installed;
-        public object? Provenance;
+
+        public readonly bool HasOriginalAction => _originalProgram is not null;
+
+        public FlowAction OriginalAction
+        {
+            readonly get => _originalProgram is null ? default
+                : new FlowAction(_originalProgram, new NatRewrite(_originalNatKind, _originalNatAddress, _originalNatPort));
+            set
+            {
+                _originalProgram = value.Program;
+                _originalNatKind = value.Nat.Kind;
+                _originalNatAddress = value.Nat.Address;
+                _originalNatPort = value.Nat.Port;
+            }
+        }
+
+        public FlowAction ReplyAction
+        {
+            readonly get => _replyProgram is null ? default
+                : new FlowAction(_replyProgram, new NatRewrite(_replyNatKind, _replyNatAddress, _replyNatPort));
+            set
+            {
+                _replyProgram = value.Program;
+                _replyNatKind = value.Nat.Kind;
+                _replyNatAddress = value.Nat.Address;
+                _replyNatPort = value.Nat.Port;
+            }
+        }
     }
 
     private readonly record struct HeldFrame(PacketBuffer Buffer, ushort InPort, long Cookie);

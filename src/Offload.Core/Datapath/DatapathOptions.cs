@@ -43,8 +43,24 @@ public sealed class DatapathOptions
     /// <summary>Non-first fragments remembered by (src, dst, protocol, id). Default 8,192.</summary>
     public int FragmentCapacity { get; set; } = 8192;
 
-    /// <summary>Connections re-derived per <see cref="Datapath.Poll"/> call while a revalidation runs. Default 16,384.</summary>
+    /// <summary>At most this many connections are re-derived per <see cref="Datapath.Poll"/> call while a revalidation
+    /// runs (a cap on top of the time budget). Default 16,384.</summary>
     public int RevalidationSlice { get; set; } = 16_384;
+
+    /// <summary>
+    /// The most time one <see cref="Datapath.Poll"/> call spends re-deriving connections while a revalidation runs,
+    /// measured on the datapath's <see cref="TimeProvider"/>. A Poll with no frames processed since the previous one
+    /// may use all of it. Default 1 ms.
+    /// </summary>
+    public TimeSpan RevalidationBudget { get; set; } = TimeSpan.FromMilliseconds(1);
+
+    /// <summary>
+    /// While frames are flowing, the share of the datapath thread's time a revalidation may take: a Poll's slice is
+    /// budgeted <c>share / (1 - share)</c> of the time since the previous slice ended (at most
+    /// <see cref="RevalidationBudget"/>, at least one connection), so the fast path keeps about <c>1 - share</c> of its
+    /// throughput. Default 0.1.
+    /// </summary>
+    public double RevalidationShare { get; set; } = 0.1;
 
     /// <summary>Meter ids available to meter operations (QoS token buckets). Default 4,096.</summary>
     public int MeterCapacity { get; set; } = 4096;
@@ -55,6 +71,9 @@ public sealed class DatapathOptions
         ArgumentNullException.ThrowIfNull(Conntrack, nameof(Conntrack));
         ArgumentOutOfRangeException.ThrowIfLessThan(MeterCapacity, 1, nameof(MeterCapacity));
         ArgumentOutOfRangeException.ThrowIfLessThan(RevalidationSlice, 1, nameof(RevalidationSlice));
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(RevalidationBudget, TimeSpan.Zero, nameof(RevalidationBudget));
+        if (!(RevalidationShare > 0 && RevalidationShare < 1))
+            throw new ArgumentOutOfRangeException(nameof(RevalidationShare), RevalidationShare, "The share must be in (0, 1).");
         ArgumentNullException.ThrowIfNull(Offload, nameof(Offload));
         Conntrack.Validate();
         ArgumentOutOfRangeException.ThrowIfNegative(Offload.MinPackets, "Offload.MinPackets");

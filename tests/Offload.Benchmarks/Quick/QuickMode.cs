@@ -18,25 +18,29 @@ internal static class QuickMode
     private const int Rounds = 2;
     private const double Seconds = 0.3;
 
-    public static int Run(TextWriter log)
+    /// <param name="log">Where figures and the JSON line go.</param>
+    /// <param name="only">Phase names to run (e.g. "P5", "P2"), or null for all; for iterating on one id.</param>
+    public static int Run(TextWriter log, IReadOnlyCollection<string>? only = null)
     {
         var results = new List<QuickResult>();
         var total = Stopwatch.StartNew();
         log.WriteLine(Machine());
 
-        Phase(log, "P6", () => RunP6(log, results));
-        Phase(log, "P1", () => RunP1(log, results));
-        Phase(log, "P3", () => RunP3(log, results));
-        Phase(log, "P2/P4", () => RunP2AndP4(log, results));
-        Phase(log, "P5", () => RunP5(log, results));
+        Phase(log, only, "P6", () => RunP6(log, results));
+        Phase(log, only, "P1", () => RunP1(log, results));
+        Phase(log, only, "P3", () => RunP3(log, results));
+        Phase(log, only, "P2/P4", () => RunP2AndP4(log, results));
+        Phase(log, only, "P5", () => RunP5(log, results));
 
         log.WriteLine($"# total {total.Elapsed.TotalSeconds:F1} s");
         log.WriteLine(QuickResult.ToJson(results));
         return 0;
     }
 
-    private static void Phase(TextWriter log, string name, Action run)
+    private static void Phase(TextWriter log, IReadOnlyCollection<string>? only, string name, Action run)
     {
+        if (only is not null && !only.Any(id => name.Split('/').Contains(id, StringComparer.OrdinalIgnoreCase)))
+            return;
         var sw = Stopwatch.StartNew();
         run();
         GC.Collect();
@@ -88,8 +92,18 @@ internal static class QuickMode
     {
         const int connections = 100_000;
         DatapathWorkload.MeasureSetupRate(20_000); // warm up (JIT tiers) on a small run
-        var best = DatapathWorkload.MeasureSetupRate(connections);
-        log.WriteLine($"P3 datapath new UDP connections: {best.Rate / 1e3:F1} k/s ({best.Connections} connections, {best.Flows} flows installed)");
+        // Alternating rounds, best of each: later rounds run better-tiered code, so neither variant gets only the first.
+        (double Rate, int Connections, int Flows) best = default;
+        double presized = 0;
+        for (int round = 0; round < 2; round++)
+        {
+            var run = DatapathWorkload.MeasureSetupRate(connections);
+            if (run.Rate > best.Rate)
+                best = run;
+            presized = Math.Max(presized, DatapathWorkload.MeasureSetupRate(connections, presized: true).Rate);
+        }
+        log.WriteLine($"P3 datapath new UDP connections: {best.Rate / 1e3:F1} k/s ({best.Connections} connections, {best.Flows} flows installed; best of 2 rounds); "
+            + $"with conntrack pre-sized (InitialCapacity = MaxEntries) {presized / 1e3:F1} k/s");
         var kernel = KernelConntrackProbe.Measure(connections);
         if (kernel.SkipReason is not null)
         {
@@ -100,7 +114,7 @@ internal static class QuickMode
         double ratio = best.Rate / kernel.Rate;
         log.WriteLine($"P3 kernel nf_conntrack (netns, lo, nft ct state new counter): {kernel.Rate / 1e3:F1} k/s ({kernel.Counted} counted of {kernel.Sent} sent in {kernel.Seconds:F2} s), ratio {ratio:F2}x");
         results.Add(new("P3", best.Rate / 1e3, kernel.Rate / 1e3, "kconn/s", ratio, 4.0, ratio >= 4.0,
-            $"subject: Datapath + DnatSlowPath, first-packet offload, both directions installed, Poll per batch of 32; baseline: {kernel.Counted} unique UDP 5-tuples sent over lo in a private netns, nft 'ct state new' counter, one sending thread (stack included)"));
+            $"subject: Datapath + DnatSlowPath, first-packet offload, both directions installed, Poll per batch of 32, default conntrack sizing (best of 2 runs; {presized / 1e3:F1} k/s with conntrack pre-sized); baseline: {kernel.Counted} unique UDP 5-tuples sent over lo in a private netns, nft 'ct state new' counter, one sending thread (stack included)"));
     }
 
     private static unsafe void RunP2AndP4(TextWriter log, List<QuickResult> results)
@@ -187,7 +201,7 @@ internal static class QuickMode
         double ratio = during / before;
         log.WriteLine($"P5 fast path before {before / 1e6:F3} Mpps, during incremental revalidation {during / 1e6:F3} Mpps ({packets} packets in {window:F3} s; StartRevalidation itself {startSeconds:F3} s; checked {inc.Checked}, removed {inc.Removed}), ratio {ratio:F3}");
         results.Add(new("P5-throughput", during / 1e6, before / 1e6, "Mpps", ratio, 0.8, ratio >= 0.8,
-            $"embedder loop Process(32) + Poll() per batch, default RevalidationSlice; revalidation of {inc.Checked} connections took {window:F3} s with traffic (StartRevalidation call {startSeconds:F3} s)"));
+            $"embedder loop Process(32) + Poll() per batch, default RevalidationBudget (1 ms) and RevalidationShare (0.1); revalidation of {inc.Checked} connections took {window:F3} s with traffic (StartRevalidation call {startSeconds:F3} s)"));
     }
 
     private static double SlabObjectSize(string name)

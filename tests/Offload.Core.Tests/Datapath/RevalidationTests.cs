@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Offload.Actions;
 using Offload.Conntrack;
 using Offload.Datapath;
@@ -89,6 +90,80 @@ public class RevalidationTests
         result.Checked.Should().Be(35);
         result.Removed.Should().Be(35);
         bed.Backend.Count.Should().Be(0);
+    }
+
+    /// <summary>A revalidator whose every decision costs <c>cost</c> of the fake clock's time.</summary>
+    private sealed class SlowRevalidator(StaticSlowPath policy, FakeTimeProvider time, TimeSpan cost) : IConnectionRevalidator
+    {
+        private readonly StaticRevalidator _inner = new(policy);
+
+        public int Calls => _inner.Calls;
+
+        public RevalidationDecision Revalidate(in ConnectionInfo connection, in FlowAction original, in FlowAction reply, object? provenance)
+        {
+            time.Advance(cost);
+            return _inner.Revalidate(in connection, in original, in reply, provenance);
+        }
+    }
+
+    [Fact]
+    public async Task StartRevalidation_TimeBudgetedSlices_StopAtBudgetAndCompleteOverSeveralPolls()
+    {
+        var options = new DatapathOptions
+        {
+            RevalidationSlice = 1000, RevalidationBudget = TimeSpan.FromMicroseconds(100), RevalidationShare = 0.2,
+        };
+        using var bed = new DatapathTestBed(options: options);
+        for (int c = 0; c < 40; c++)
+            bed.Send(Vm1, TestFrames.Udp("10.1.0.1", (ushort)(3000 + c), "10.1.0.2", (ushort)(c % 2 == 0 ? 53 : 54)));
+        bed.Policy.DeniedPorts.Add(53);
+        var revalidator = new SlowRevalidator(bed.Policy, bed.Time, TimeSpan.FromMicroseconds(10));
+
+        var task = bed.Datapath.StartRevalidation(revalidator);
+        bed.Datapath.Poll();
+        revalidator.Calls.Should().Be(10, "no frames since the pass started: the whole 100 us budget, 10 us per connection");
+
+        // Traffic for 190 us: the slice may take share / (1 - share) of that, 47.5 us; it ends after the
+        // connection that crosses it, 2.5 us over.
+        bed.Time.Advance(TimeSpan.FromMicroseconds(190));
+        bed.Send(Vm1, TestFrames.Udp("10.1.0.1", 3039, "10.1.0.2", 54)).Result.Path.Should().Be(PacketPath.Fast);
+        bed.Datapath.Poll();
+        revalidator.Calls.Should().Be(15, "the slice stops at the traffic-share budget");
+
+        // 10 us of traffic earns 2.5 us, which the overrun already used: no slice this time.
+        bed.Time.Advance(TimeSpan.FromMicroseconds(10));
+        bed.Send(Vm1, TestFrames.Udp("10.1.0.1", 3039, "10.1.0.2", 54));
+        bed.Datapath.Poll();
+        revalidator.Calls.Should().Be(15, "the previous slice's overrun is charged to this one");
+
+        bed.Time.Advance(TimeSpan.FromMicroseconds(40));
+        bed.Send(Vm1, TestFrames.Udp("10.1.0.1", 3039, "10.1.0.2", 54));
+        bed.Datapath.Poll();
+        revalidator.Calls.Should().Be(16);
+
+        int polls = 0;
+        while (!task.IsCompleted)
+        {
+            bed.Datapath.Poll();
+            polls++;
+        }
+        polls.Should().Be(3, "24 connections left at 10 per idle Poll");
+        var result = await task;
+        result.Checked.Should().Be(40);
+        result.Removed.Should().Be(20);
+        bed.Backend.Count.Should().Be(40, "the 20 allowed connections keep both flows");
+        var denied = bed.Send(Vm1, TestFrames.Udp("10.1.0.1", 3000, "10.1.0.2", 53));
+        denied.Result.Verdict.Should().Be(ActionVerdict.Drop, "no packet of a now-denied connection is forwarded after revalidation");
+        bed.Send(Vm1, TestFrames.Udp("10.1.0.1", 3001, "10.1.0.2", 54)).Result.Path.Should().Be(PacketPath.Fast);
+    }
+
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(1.0)]
+    public void DatapathOptions_RevalidationShareOutsideOpenUnitInterval_Rejected(double share)
+    {
+        var act = () => new DatapathOptions { RevalidationShare = share }.Validate();
+        act.Should().Throw<ArgumentOutOfRangeException>().WithParameterName("RevalidationShare");
     }
 
     [Fact]
