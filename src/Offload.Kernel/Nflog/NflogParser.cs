@@ -134,11 +134,16 @@ public static class NflogParser
             else
                 BinaryPrimitives.WriteUInt16BigEndian(copy[4..], (ushort)(n - 40));
             PacketParser.ParseL3(copy, etherType, out parsed);
-            // UDP states its own length too; once the IP header has told where UDP starts, make that one agree.
-            if (parsed.Error == DropReason.BadUdpHeader && parsed.Protocol == IpProtocol.Udp && parsed.L4Offset > 0 && parsed.L4Offset + 8 <= n)
+            // A cut L4 header (TCP options, a UDP length beyond the copy) fails the parser after it has found the
+            // addresses and where L4 starts; the ports are the first four bytes there.
+            if (!parsed.IsValid && parsed.L4Offset > 0 && parsed.L4Offset + 4 <= n &&
+                parsed.Protocol is IpProtocol.Tcp or IpProtocol.Udp && parsed.FragmentOffset == 0)
             {
-                BinaryPrimitives.WriteUInt16BigEndian(copy[(parsed.L4Offset + 4)..], (ushort)(n - parsed.L4Offset));
-                PacketParser.ParseL3(copy, etherType, out parsed);
+                error = DropReason.None;
+                tuple = new ConntrackTuple(parsed.SrcIp, parsed.DstIp, parsed.Protocol,
+                    BinaryPrimitives.ReadUInt16BigEndian(copy[parsed.L4Offset..]),
+                    BinaryPrimitives.ReadUInt16BigEndian(copy[(parsed.L4Offset + 2)..]));
+                return true;
             }
         }
         error = parsed.Error;
