@@ -79,10 +79,15 @@ public sealed class CtnetlinkClient : IDisposable
     }
 
     /// <summary>
-    /// The entry one of whose directions is <paramref name="tuple"/>: its original tuple, or with
-    /// <paramref name="isReplyTuple"/> its reply tuple (how to find the entry of a packet the kernel emitted after NAT:
-    /// the emitted packet's tuple inverted is the entry's reply tuple). Null when the kernel has none (ENOENT).
+    /// The entry one of whose directions is <paramref name="tuple"/> — how to find the entry of a packet the kernel
+    /// emitted after NAT: the emitted packet's tuple inverted is the entry's reply tuple. Null when the kernel has none
+    /// (ENOENT).
     /// </summary>
+    /// <param name="tuple">The tuple to look up.</param>
+    /// <param name="isReplyTuple">Send the tuple as CTA_TUPLE_REPLY rather than CTA_TUPLE_ORIG. The kernel's lookup is
+    /// one hash lookup over both directions either way, so an entry is found whichever direction the tuple is; compare
+    /// it with the entry's <see cref="KernelConntrackEntry.Reply"/> to know which one matched.</param>
+    /// <param name="zone">The conntrack zone (0 = default); an entry in another zone is not found.</param>
     public KernelConntrackEntry? TryGet(in ConntrackTuple tuple, bool isReplyTuple, ushort zone = 0)
     {
         uint seq = BeginRequest(CtnetlinkConstants.MsgGet, NetlinkConstants.FlagRequest | NetlinkConstants.FlagAck, tuple, zone,
