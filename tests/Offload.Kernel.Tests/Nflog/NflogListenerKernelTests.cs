@@ -119,4 +119,36 @@ public sealed class NflogListenerKernelTests
         second.Should().Throw<InvalidOperationException>().WithInnerException<Offload.Kernel.Netlink.NetlinkException>()
             .Which.Errno.Should().Be(1, "EPERM: another socket holds the group");
     }
+
+    [RootFact]
+    public void Receive_Ipv6DropWithMark_V6TupleAndMark()
+    {
+        using NetworkNamespace ns = NetworkNamespace.Create();
+        ns.Exec("nft", "add table inet t; add chain inet t out { type filter hook output priority 0; }; " +
+            $"add rule inet t out meta l4proto udp udp dport 9 meta mark set 42 log group {Group} prefix \"acl:v6\" drop");
+        using NflogListener listener = ns.Enter(() => NflogListener.Open(Group, TimeSpan.FromMilliseconds(300)));
+        ns.Enter(() =>
+        {
+            using var socket = new Socket(AddressFamily.InterNetworkV6, SocketType.Dgram, ProtocolType.Udp);
+            socket.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.IPv6Loopback, 5556));
+            try
+            {
+                socket.SendTo(new byte[8], new System.Net.IPEndPoint(System.Net.IPAddress.IPv6Loopback, 9));
+            }
+            catch (SocketException)
+            {
+            }
+            return 0;
+        });
+
+        List<NflogRecord> records = Drain(listener);
+
+        NflogRecord record = records.Should().ContainSingle().Subject;
+        record.Family.Should().Be(10);
+        record.Reason.Should().Be(DropReason.Acl);
+        record.RuleId.Should().Be("v6");
+        record.Mark.Should().Be(42u);
+        record.Tuple.Should().Be(new ConntrackTuple(NetAddress.Parse("::1"), NetAddress.Parse("::1"), IpProtocol.Udp, 5556, 9));
+        record.PayloadLength.Should().Be(40 + 8 + 8);
+    }
 }

@@ -199,4 +199,62 @@ public sealed class NflogParserTests
             }
         }, iter: 20_000);
     }
+
+    // NFULA_CT is a ctnetlink attribute list (no nfgenmsg) nested in the record; this kernel is built without
+    // CONFIG_NETFILTER_NETLINK_GLUE_CT, so the message is built here to the uapi layout.
+    private static byte[] WithConntrack(Action<NetlinkMessageBuilder> conntrackNest)
+    {
+        byte[] recorded = Recorded();
+        var b = new NetlinkMessageBuilder();
+        b.BeginMessage(0x0400, 0, 0);
+        b.AddNetfilterHeader(2, 9);
+        b.AddAttribute(1, [0x08, 0x00, 2, 0]);
+        b.AddAttribute(10, "acl:0\0"u8);
+        b.BeginNested(18);
+        conntrackNest(b);
+        b.EndNested();
+        b.AddUInt32BigEndian(19, 3);
+        b.AddAttribute(9, recorded.AsSpan(PayloadAt + 4, 60));
+        b.EndMessage();
+        return b.Written.ToArray();
+    }
+
+    private static readonly ConntrackTuple Syn = new(NetAddress.Parse("10.1.0.1"), NetAddress.Parse("10.1.0.2"), IpProtocol.Tcp, 47000, 22);
+
+    [Fact]
+    public void Decode_ConntrackNest_EntryAndInfoRead()
+    {
+        byte[] bytes = WithConntrack(b =>
+        {
+            CtnetlinkTupleWriter.Write(b, 1, Syn);
+            CtnetlinkTupleWriter.Write(b, 2, new ConntrackTuple(Syn.Destination, Syn.Source, IpProtocol.Tcp, 22, 47000));
+            b.AddUInt32BigEndian(3, 0);
+            b.AddUInt32BigEndian(12, 1234);
+        });
+
+        (List<NflogRecord> records, int malformed, _) = Decode(bytes);
+
+        malformed.Should().Be(0);
+        NflogRecord r = records.Should().ContainSingle().Subject;
+        r.Conntrack.Should().NotBeNull();
+        r.Conntrack!.Value.Original.Should().Be(Syn);
+        r.Conntrack.Value.Id.Should().Be(1234u);
+        r.ConntrackInfo.Should().Be(3u, "IP_CT_NEW");
+        r.Tuple.Should().Be(Syn);
+    }
+
+    [Fact]
+    public void Decode_BrokenConntrackNest_RecordKeptWithoutEntry()
+    {
+        // An original tuple but no reply tuple: not an entry.
+        byte[] bytes = WithConntrack(b => CtnetlinkTupleWriter.Write(b, 1, Syn));
+
+        (List<NflogRecord> records, int malformed, _) = Decode(bytes);
+
+        malformed.Should().Be(0, "the drop and its tuple are still known");
+        NflogRecord r = records.Should().ContainSingle().Subject;
+        r.Conntrack.Should().BeNull();
+        r.Reason.Should().Be(DropReason.Acl);
+        r.Tuple.Should().Be(Syn);
+    }
 }
