@@ -151,4 +151,58 @@ public sealed class NflogListenerKernelTests
         record.Tuple.Should().Be(new ConntrackTuple(NetAddress.Parse("::1"), NetAddress.Parse("::1"), IpProtocol.Udp, 5556, 9));
         record.PayloadLength.Should().Be(40 + 8 + 8);
     }
+
+    private static void SendUdp(NetworkNamespace ns, int count, int destinationPort) => ns.Enter(() =>
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        socket.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        for (int i = 0; i < count; i++)
+        {
+            try
+            {
+                socket.SendTo(new byte[100], new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, destinationPort));
+            }
+            catch (SocketException)
+            {
+            }
+        }
+        return 0;
+    });
+
+    [RootFact]
+    public void Receive_OtherGroupsDrops_NotReceived()
+    {
+        using NetworkNamespace ns = NetworkNamespace.Create();
+        ns.Exec("nft", "add table inet t; add chain inet t out { type filter hook output priority 0; }; " +
+            $"add rule inet t out udp dport 9 log group {Group + 1} prefix \"acl:other\" drop; " +
+            $"add rule inet t out udp dport 10 log group {Group} prefix \"acl:mine\" drop");
+        using NflogListener listener = ns.Enter(() => NflogListener.Open(Group, TimeSpan.FromMilliseconds(300)));
+
+        SendUdp(ns, 3, 9);
+        SendUdp(ns, 2, 10);
+        List<NflogRecord> records = Drain(listener);
+
+        records.Should().HaveCount(2).And.OnlyContain(r => r.RuleId == "mine" && r.Group == Group);
+    }
+
+    [RootFact]
+    public void Receive_MoreDropsThanTheSocketBufferHolds_ReportsOverflow()
+    {
+        using NetworkNamespace ns = NetworkNamespace.Create();
+        ns.Exec("nft", $"add table inet t; add chain inet t out {{ type filter hook output priority 0; }}; add rule inet t out udp dport 9 log group {Group} prefix \"acl:0\" drop");
+        using NflogListener listener = ns.Enter(() => NflogListener.Open(Group, TimeSpan.FromMilliseconds(300), socketBufferBytes: 1));
+
+        SendUdp(ns, 2000, 9);
+        var records = new List<NflogRecord>();
+        var statuses = new List<NflogReceiveStatus>();
+        NflogReceiveStatus status;
+        while ((status = listener.Receive(records)) != NflogReceiveStatus.TimedOut)
+            statuses.Add(status);
+
+        statuses.Should().Contain(NflogReceiveStatus.Overflow);
+        listener.Overflows.Should().BeGreaterThan(0);
+        records.Count.Should().BeLessThan(2000, "some records were lost and said so");
+        records.Should().OnlyContain(r => r.Reason == DropReason.Acl && r.Tuple.DestinationPort == 9);
+        listener.MalformedMessages.Should().Be(0);
+    }
 }
