@@ -78,7 +78,56 @@ public sealed class CtnetlinkClient : IDisposable
         _socket.Request(_builder.Written, seq, "conntrack set timeout");
     }
 
-    private uint BeginRequest(byte msg, ushort flags, in ConntrackTuple tuple, ushort zone)
+    /// <summary>
+    /// The entry one of whose directions is <paramref name="tuple"/> — how to find the entry of a packet the kernel
+    /// emitted after NAT: the emitted packet's tuple inverted is the entry's reply tuple. Null when the kernel has none
+    /// (ENOENT).
+    /// </summary>
+    /// <param name="tuple">The tuple to look up.</param>
+    /// <param name="isReplyTuple">Send the tuple as CTA_TUPLE_REPLY rather than CTA_TUPLE_ORIG. The kernel's lookup is
+    /// one hash lookup over both directions either way, so an entry is found whichever direction the tuple is; compare
+    /// it with the entry's <see cref="KernelConntrackEntry.Reply"/> to know which one matched.</param>
+    /// <param name="zone">The conntrack zone (0 = default); an entry in another zone is not found.</param>
+    public KernelConntrackEntry? TryGet(in ConntrackTuple tuple, bool isReplyTuple, ushort zone = 0)
+    {
+        uint seq = BeginRequest(CtnetlinkConstants.MsgGet, NetlinkConstants.FlagRequest | NetlinkConstants.FlagAck, tuple, zone,
+            isReplyTuple ? CtnetlinkConstants.TupleReply : CtnetlinkConstants.TupleOrig);
+        _builder.EndMessage();
+        _socket.Send(_builder.Written);
+        // The entry comes back as one IPCTNL_MSG_CT_NEW, then the acknowledgement asked for ends the exchange; an
+        // error (ENOENT: no such entry) comes instead of both.
+        KernelConntrackEntry? found = null;
+        while (true)
+        {
+            var reader = new NetlinkMessageReader(_socket.ReceiveFromKernel());
+            while (reader.TryRead(out NetlinkMessage message))
+            {
+                // Replies to an earlier request that timed out may still arrive; they are not ours.
+                if (message.Sequence != seq)
+                    continue;
+                if (message.Type == NetlinkConstants.MsgError)
+                {
+                    if (!NetlinkMessageReader.TryReadError(message.Payload, out int errno))
+                        throw new NetlinkException("conntrack get", NetlinkParseError.TruncatedHeader);
+                    if (errno == Interop.Sys.Errno.ENOENT)
+                        return null;
+                    if (errno != 0)
+                        throw new NetlinkException("conntrack get", errno);
+                    return found ?? throw new NetlinkException("conntrack get", NetlinkParseError.MissingAttribute);
+                }
+                if (message.Type != CtnetlinkConstants.MessageType(CtnetlinkConstants.MsgNew))
+                    continue;
+                NetlinkParseError error = CtnetlinkParser.TryParseEntry(message.Payload, out KernelConntrackEntry entry);
+                if (error != NetlinkParseError.None)
+                    throw new NetlinkException("conntrack get", error);
+                found = entry;
+            }
+            if (reader.Error != NetlinkParseError.None)
+                throw new NetlinkException("conntrack get", reader.Error);
+        }
+    }
+
+    private uint BeginRequest(byte msg, ushort flags, in ConntrackTuple tuple, ushort zone, ushort tupleAttribute = CtnetlinkConstants.TupleOrig)
     {
         if (tuple.Source.IsV4 != tuple.Destination.IsV4)
             throw new ArgumentException("Source and destination must be the same address family.", nameof(tuple));
@@ -86,7 +135,7 @@ public sealed class CtnetlinkClient : IDisposable
         _builder.Reset();
         _builder.BeginMessage(CtnetlinkConstants.MessageType(msg), flags, seq);
         _builder.AddNetfilterHeader(tuple.IsV4 ? CtnetlinkConstants.FamilyInet : CtnetlinkConstants.FamilyInet6);
-        CtnetlinkTupleWriter.Write(_builder, CtnetlinkConstants.TupleOrig, tuple);
+        CtnetlinkTupleWriter.Write(_builder, tupleAttribute, tuple);
         if (zone != 0)
             _builder.AddUInt16BigEndian(CtnetlinkConstants.Zone, zone);
         return seq;

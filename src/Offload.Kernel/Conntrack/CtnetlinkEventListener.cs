@@ -24,7 +24,7 @@ public sealed class CtnetlinkEventListener : IDisposable
 
     /// <summary>Opens a listener.</summary>
     /// <param name="groups">Which events to receive.</param>
-    /// <param name="receiveTimeout">How long <see cref="Receive"/> waits.</param>
+    /// <param name="receiveTimeout">How long <see cref="Receive(List{ConntrackEvent})"/> waits.</param>
     /// <param name="socketBufferBytes">SO_RCVBUF; 0 keeps the system default. A busy host needs megabytes.</param>
     public static CtnetlinkEventListener Open(ConntrackEventGroups groups, TimeSpan receiveTimeout, int socketBufferBytes = 0)
     {
@@ -54,10 +54,17 @@ public sealed class CtnetlinkEventListener : IDisposable
     /// Waits for one datagram and appends its events to <paramref name="events"/>. Control-plane failures other than
     /// timeout and overflow throw <see cref="NetlinkException"/>.
     /// </summary>
-    public ConntrackReceiveStatus Receive(List<ConntrackEvent> events)
+    public ConntrackReceiveStatus Receive(List<ConntrackEvent> events) => Receive(events, wait: true);
+
+    /// <summary>
+    /// Like <see cref="Receive(List{ConntrackEvent})"/>, but with <paramref name="wait"/> false reads only a datagram
+    /// already queued and returns <see cref="ConntrackReceiveStatus.TimedOut"/> at once when there is none, whatever
+    /// the receive timeout.
+    /// </summary>
+    public ConntrackReceiveStatus Receive(List<ConntrackEvent> events, bool wait)
     {
         ArgumentNullException.ThrowIfNull(events);
-        int errno = _socket.TryReceiveFromKernel(out ReadOnlySpan<byte> datagram);
+        int errno = _socket.TryReceiveFromKernel(out ReadOnlySpan<byte> datagram, wait);
         if (errno == Interop.Sys.Errno.EAGAIN)
             return ConntrackReceiveStatus.TimedOut;
         if (errno == Interop.Sys.Errno.ENOBUFS)

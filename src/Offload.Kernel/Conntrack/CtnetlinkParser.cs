@@ -15,7 +15,14 @@ public static class CtnetlinkParser
         entry = default;
         if (payload.Length < NfGenMsgSize)
             return NetlinkParseError.MissingFamilyHeader;
-        var reader = new NetlinkAttributeReader(payload[NfGenMsgSize..]);
+        return TryParseEntryAttributes(payload[NfGenMsgSize..], out entry);
+    }
+
+    /// <summary>Decodes an entry's attribute list without the nfgenmsg header (as nested in an NFLOG record's NFULA_CT).</summary>
+    internal static NetlinkParseError TryParseEntryAttributes(ReadOnlySpan<byte> attributes, out KernelConntrackEntry entry)
+    {
+        entry = default;
+        var reader = new NetlinkAttributeReader(attributes);
         bool haveOrig = false, haveReply = false;
         ConntrackTuple orig = default, reply = default;
         ConntrackStatus status = 0;

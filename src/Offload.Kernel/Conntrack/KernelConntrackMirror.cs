@@ -95,9 +95,10 @@ public sealed class KernelConntrackMirror
     }
 
     /// <summary>
-    /// Receives one datagram of events from <paramref name="listener"/> and applies it. On an overflow, applies what
-    /// was still queued (until a receive times out: give the listener a short receive timeout), then dumps the table
-    /// through <paramref name="client"/> and resyncs. Returns the listener's status for the first receive.
+    /// Receives one datagram of events from <paramref name="listener"/> (waiting up to its receive timeout) and applies
+    /// it. On an overflow, applies what is still queued (without waiting: the drain ends when the queue is empty, not
+    /// when a timeout expires), then dumps the table through <paramref name="client"/> and resyncs. Returns the
+    /// listener's status for the first receive.
     /// </summary>
     public ConntrackReceiveStatus Poll(CtnetlinkEventListener listener, CtnetlinkClient client, List<ConntrackEvent> raised)
     {
@@ -112,7 +113,7 @@ public sealed class KernelConntrackMirror
         for (int i = 0; i < MaxDrainDatagrams; i++)
         {
             events.Clear();
-            ConntrackReceiveStatus next = listener.Receive(events);
+            ConntrackReceiveStatus next = listener.Receive(events, wait: false);
             ApplyAll(events, raised);
             if (next == ConntrackReceiveStatus.TimedOut)
                 break;

@@ -9,6 +9,7 @@ namespace Offload.Kernel.Netlink;
 public sealed class NetlinkSocket : IDisposable
 {
     private const int MsgTrunc = 0x20;
+    private const int MsgDontWait = 0x40;
     private readonly SafeNetlinkHandle _handle;
     private readonly byte[] _receiveBuffer;
     private uint _sequence;
@@ -123,9 +124,11 @@ public sealed class NetlinkSocket : IDisposable
     /// <summary>
     /// Like <see cref="ReceiveFromKernel"/> but returns the errno instead of throwing (0 on success), for listeners
     /// where a timeout or ENOBUFS is an expected outcome. A datagram larger than the buffer returns EMSGSIZE.
+    /// With <paramref name="wait"/> false only what is already queued is read: EAGAIN at once when nothing is.
     /// </summary>
-    public unsafe int TryReceiveFromKernel(out ReadOnlySpan<byte> datagram)
+    public unsafe int TryReceiveFromKernel(out ReadOnlySpan<byte> datagram, bool wait = true)
     {
+        int flags = wait ? MsgTrunc : MsgTrunc | MsgDontWait;
         datagram = default;
         while (true)
         {
@@ -133,7 +136,7 @@ public sealed class NetlinkSocket : IDisposable
             uint sourceLength = (uint)sizeof(Interop.Sys.SockAddrNl);
             nint received;
             fixed (byte* p = _receiveBuffer)
-                received = Interop.Sys.RecvFrom(_handle, p, (nuint)_receiveBuffer.Length, MsgTrunc, &source, &sourceLength);
+                received = Interop.Sys.RecvFrom(_handle, p, (nuint)_receiveBuffer.Length, flags, &source, &sourceLength);
             if (received < 0)
             {
                 int errno = Marshal.GetLastPInvokeError();

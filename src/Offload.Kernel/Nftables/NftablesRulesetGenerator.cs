@@ -37,7 +37,8 @@ namespace Offload.Kernel.Nftables;
 /// <c>sg:web:inbound</c>, <c>lb:web</c>, <c>snat:blue</c>, <c>isolation:blue</c> …); a rule that drops first logs to
 /// NFLOG group <see cref="KernelTopology.LogGroup"/> with the prefix <c>&lt;reason&gt;:&lt;id&gt;</c>, the reason being
 /// a <see cref="DropReason"/> kebab name (<c>acl:3</c>, <c>security-group:web:inbound</c>, <c>no-route:blue</c>,
-/// <c>spoofed-source:blue</c>, <c>unsolicited:uplink</c>, <c>conntrack-invalid:ct</c>).</para>
+/// <c>spoofed-source:blue</c>, <c>unsolicited:uplink</c>, <c>conntrack-invalid:ct</c>); <see cref="Nflog.NflogListener"/>
+/// receives those records and <see cref="Nflog.NflogPrefix"/> reads the prefix back.</para>
 /// <para>Not here: QoS (per-port token buckets) is enforced by the fast path, not by the kernel ruleset; the ARP/ND
 /// responder and the routes themselves belong to the device setup. Security groups and ingress ACLs of ports on other
 /// hosts are those hosts' business: traffic to a remote VM is accepted once the egress checks pass. The table owns

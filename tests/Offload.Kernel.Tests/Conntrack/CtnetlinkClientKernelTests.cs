@@ -254,4 +254,76 @@ public sealed class CtnetlinkClientKernelTests : IDisposable
         snat.Reply.Should().Be(oracle.Single(l => l.Original == snat.Original).Reply);
         snat.Status.Should().HaveFlag(ConntrackStatus.SourceNat).And.NotHaveFlag(ConntrackStatus.DestinationNat);
     }
+
+    [RootFact]
+    public void TryGet_RealDnatConnection_OriginalAndReplyTupleFindTheSameEntry()
+    {
+        Ns.Exec("ip", "link", "add", "va", "type", "veth", "peer", "name", "vb");
+        Ns.Exec("ip", "addr", "add", "10.7.0.1/24", "dev", "va");
+        Ns.Exec("ip", "link", "set", "va", "up");
+        Ns.Exec("ip", "link", "set", "vb", "up");
+        Ns.Exec("nft", "add table ip nat_t; add chain ip nat_t out { type nat hook output priority -100; }; " +
+            "add rule ip nat_t out ip daddr 10.7.0.99 tcp dport 80 dnat to 10.7.0.1:8080");
+        using Socket listener = Ns.Enter(() =>
+        {
+            var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            s.Bind(new IPEndPoint(IPAddress.Parse("10.7.0.1"), 8080));
+            s.Listen(1);
+            return s;
+        });
+        using Socket client = Ns.Enter(() =>
+        {
+            var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            s.Bind(new IPEndPoint(IPAddress.Parse("10.7.0.1"), 41000));
+            s.Connect(new IPEndPoint(IPAddress.Parse("10.7.0.99"), 80));
+            return s;
+        });
+        using Socket accepted = listener.Accept();
+        var original = new ConntrackTuple(NetAddress.Parse("10.7.0.1"), NetAddress.Parse("10.7.0.99"), IpProtocol.Tcp, 41000, 80);
+        // What the server's reply looks like on the wire, and so what the kernel emits towards it, inverted.
+        var reply = new ConntrackTuple(NetAddress.Parse("10.7.0.1"), NetAddress.Parse("10.7.0.1"), IpProtocol.Tcp, 8080, 41000);
+
+        KernelConntrackEntry? byOriginal = Client.TryGet(original, isReplyTuple: false);
+        KernelConntrackEntry? byReply = Client.TryGet(reply, isReplyTuple: true);
+
+        byOriginal.Should().NotBeNull();
+        byReply.Should().NotBeNull();
+        byOriginal!.Value.Original.Should().Be(original);
+        byOriginal.Value.Reply.Should().Be(reply);
+        byOriginal.Value.Status.Should().HaveFlag(ConntrackStatus.DestinationNat);
+        byOriginal.Value.State.Should().Be(ConnState.Established);
+        byReply!.Value.Id.Should().Be(byOriginal.Value.Id).And.NotBe(0u);
+        byReply.Value.Original.Should().Be(original);
+        byReply.Value.Reply.Should().Be(reply);
+        ToolList().Single(l => l.Original == original).Reply.Should().Be(reply, "conntrack -L shows the same NAT");
+        // The kernel's lookup is direction-blind: which attribute carries the tuple does not change what is found.
+        Client.TryGet(reply, isReplyTuple: false)!.Value.Id.Should().Be(byOriginal.Value.Id);
+    }
+
+    [RootFact]
+    public void TryGet_NoSuchEntry_ReturnsNull()
+    {
+        InsertSample();
+
+        Client.TryGet(Udp with { SourcePort = 1112 }, isReplyTuple: false).Should().BeNull();
+        Client.TryGet(Udp with { Destination = NetAddress.Parse("10.9.0.9") }, isReplyTuple: true).Should().BeNull();
+    }
+
+    [RootFact]
+    public void TryGet_SampleEntries_SameAsTheDump()
+    {
+        InsertSample();
+        List<KernelConntrackEntry> dump = Client.Dump();
+        var zoned = new ConntrackTuple(NetAddress.Parse("10.9.0.3"), NetAddress.Parse("10.9.0.4"), IpProtocol.Udp, 7, 8);
+
+        foreach (KernelConntrackEntry e in dump)
+        {
+            Client.TryGet(e.Original, isReplyTuple: false, e.Zone)!.Value.Id.Should().Be(e.Id);
+            KernelConntrackEntry viaReply = Client.TryGet(e.Reply, isReplyTuple: true, e.Zone)!.Value;
+            viaReply.Original.Should().Be(e.Original);
+            viaReply.Reply.Should().Be(e.Reply);
+            viaReply.Mark.Should().Be(e.Mark);
+        }
+        Client.TryGet(zoned, isReplyTuple: false).Should().BeNull("the entry lives in zone 5");
+    }
 }

@@ -70,4 +70,31 @@ public sealed class KernelConntrackMirrorKernelTests
         afterChurn.SetEquals(consumer.Select(k => k.Item1)).Should().BeTrue("every vanished entry was raised as a Destroy, every missed one as a New");
         afterChurn.Overlaps(afterCreate).Should().BeFalse("the first flows were all deleted");
     }
+
+    [RootFact]
+    public void Poll_OverflowWithAReceiveThatWaitsForever_DrainsWithoutWaitingAndResyncs()
+    {
+        using NetworkNamespace ns = NetworkNamespace.Create();
+        ns.Exec("nft", "add table inet ct_on; add chain inet ct_on out { type filter hook output priority 0; }; add rule inet ct_on out ct state new counter");
+        // TimeSpan.Zero: a blocking receive never times out, so a drain that waited for a timeout would never end.
+        (CtnetlinkEventListener listener, CtnetlinkClient client) = ns.Enter(() =>
+            (CtnetlinkEventListener.Open(ConntrackEventGroups.All, TimeSpan.Zero, socketBufferBytes: 1), CtnetlinkClient.Open()));
+        using var l = listener;
+        using var c = client;
+        var mirror = new KernelConntrackMirror();
+        UdpFlows(ns, 20_000, 1000);
+        var raised = new List<ConntrackEvent>();
+
+        Task<ConntrackReceiveStatus> poll = Task.Factory.StartNew(() => mirror.Poll(listener, client, raised), TaskCreationOptions.LongRunning);
+
+        poll.Wait(TimeSpan.FromSeconds(60)).Should().BeTrue("the drain after the overflow reads only what is queued");
+        poll.Result.Should().Be(ConntrackReceiveStatus.Overflow);
+        mirror.Resyncs.Should().Be(1);
+        HashSet<ConntrackTuple> kernel = KernelView(ns);
+        kernel.Count.Should().BeGreaterThanOrEqualTo(1000);
+        kernel.SetEquals(mirror.Snapshot().Select(e => e.Original)).Should().BeTrue("the resync made the mirror equal to conntrack -L");
+        var events = new List<ConntrackEvent>();
+        listener.Receive(events, wait: false).Should().Be(ConntrackReceiveStatus.TimedOut, "nothing is left queued and nothing happened since");
+        events.Should().BeEmpty();
+    }
 }
