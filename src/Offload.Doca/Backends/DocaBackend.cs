@@ -38,6 +38,8 @@ public sealed class DocaBackend : FlowBackend
     private int _reserved; // adds in flight + installed: what the pipes hold or will hold
     private int _agingFlows;
     private int _drainingPort;
+    private long _submitErrors;
+    private long _errorCompletions;
     private bool _disposed;
 
     /// <summary>Initialises DOCA Flow, starts the ingress ports and creates their root pipes.</summary>
@@ -90,6 +92,12 @@ public sealed class DocaBackend : FlowBackend
 
     /// <inheritdoc/>
     public override int Count => Volatile.Read(ref _installed);
+
+    /// <summary>Submissions DOCA refused with an error other than back-pressure (AGAIN), internal releases included.</summary>
+    public long SubmitErrors => Interlocked.Read(ref _submitErrors);
+
+    /// <summary>Operations DOCA accepted and then completed with an error.</summary>
+    public long ErrorCompletions => Interlocked.Read(ref _errorCompletions);
 
     /// <summary>The entry API generation of the loaded DOCA Flow.</summary>
     public static DocaApiGeneration Generation => DocaLibrary.Generation;
@@ -272,6 +280,7 @@ public sealed class DocaBackend : FlowBackend
     {
         if (rc == DocaError.Again)
             return SubmitStatus.QueueFull;
+        Interlocked.Increment(ref _submitErrors);
         string detail = $"{call}: {rc}";
         if (rc.IsDeviceFatal())
         {
@@ -318,8 +327,8 @@ public sealed class DocaBackend : FlowBackend
                     int f = p * _options.Queues + q;
                     _drainingPort = p;
                     _staged[f] = 0;
-                    if (_fifos[f].Count > 0)
-                        _flow.ProcessCompletions(_ports[p], q, (uint)want);
+                    // Called even with nothing pending: it is also how a dead device is noticed.
+                    _flow.ProcessCompletions(_ports[p], q, (uint)want);
                     want = room - _ready.Count;
                     if (_agingFlows > 0 && want > 0)
                         _flow.HandleAging(_ports[p], q, (ulong)want);
@@ -345,7 +354,11 @@ public sealed class DocaBackend : FlowBackend
             if (rc.IsDeviceFatal())
                 throw ThrowHelper.Create(rc, "doca_flow_pipe_remove_entry");
             if (rc != DocaError.Success)
+            {
+                if (rc != DocaError.Again)
+                    Interlocked.Increment(ref _submitErrors);
                 continue;
+            }
             _fifos[f].Enqueue(new PendingOp(FlowOperationKind.Remove, 0, slot, Internal: true));
             _deferredReleases.RemoveAt(i);
         }
@@ -372,6 +385,8 @@ public sealed class DocaBackend : FlowBackend
             return;
         ref Slot s = ref _slots[op.Slot];
         bool ok = c.Status == DocaEntryStatus.Success;
+        if (!ok)
+            Interlocked.Increment(ref _errorCompletions);
         if (op.Internal)
         {
             // The release of an entry whose add failed: it never held a flow.
