@@ -92,6 +92,10 @@ public readonly record struct FlowPlacementInfo(FlowPlacement Placement, NotOffl
 /// <summary>What <see cref="ResilientOffloadBackend"/> has done since it was created.</summary>
 public sealed class ResilienceStatistics
 {
+    internal ResilienceStatistics()
+    {
+    }
+
     internal long offloaded, reoffloaded, transientFailures, submitFailures, errorCompletions, capacitySpills, unsupported, deviceFailures, flowsMovedToSoftware, timeouts, breakerOpenings, recoveries, lost;
 
     /// <summary>Flows put on the device at their first attempt.</summary>
