@@ -117,7 +117,13 @@ public sealed class ResilientOffloadBackend : FlowBackend
                 return false;
             }
             ref Flow f = ref _flows[slot];
-            placement = new FlowPlacementInfo(f.Placement, f.Reason, f.Detail, f.Attempts);
+            NotOffloadedReason reason = f.Reason;
+            // A flow waiting for its retry waits for the breaker first while it is open.
+            if (f.Placement == FlowPlacement.Software && f.Pending == HwOp.None
+                && reason is NotOffloadedReason.TransientFailure or NotOffloadedReason.TimedOut or NotOffloadedReason.Rejected
+                && _breakerState.CircuitState == CircuitState.Open)
+                reason = NotOffloadedReason.CircuitOpen;
+            placement = new FlowPlacementInfo(f.Placement, reason, f.Detail, f.Attempts);
             return true;
         }
     }
@@ -203,7 +209,11 @@ public sealed class ResilientOffloadBackend : FlowBackend
             if (f.Pending == HwOp.Add)
                 f.Dirty = true; // the device gets the new action once its add completes
             else if (f.Reason == NotOffloadedReason.Unsupported && _hardware.GetUnsupportedReason(f.Key, f.Action) is null)
+            {
+                f.Reason = NotOffloadedReason.Pending;
+                f.Detail = null;
                 ScheduleRetry(slot, _time.GetTimestamp());
+            }
         }
         else if (f.Pending != HwOp.None)
         {

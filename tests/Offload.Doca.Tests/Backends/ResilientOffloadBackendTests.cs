@@ -196,4 +196,87 @@ public sealed class ResilientOffloadBackendTests : IDisposable
                 p.Should().Be(new FlowPlacementInfo(FlowPlacement.Hardware, NotOffloadedReason.None, null, 0));
         }
     }
+
+    private ResilientOffloadBackend CreateSmall(int minimumThroughput = 1000) =>
+        new(new DocaBackend(new DocaBackendOptions { Ports = [new DocaIngressPort(Uplink)], MaxFlows = 1024, QueueDepth = 64 }),
+            new SoftwareBackend(new SoftwareBackendOptions { Capacity = 4096 }, _time),
+            new ResilientOffloadOptions { MinimumThroughput = minimumThroughput, BreakDuration = TimeSpan.FromSeconds(2), RecoveryProbeInterval = TimeSpan.FromMilliseconds(500) },
+            _time);
+
+    private void Run(FlowBackend backend, int rounds, TimeSpan step)
+    {
+        for (int i = 0; i < rounds; i++)
+        {
+            _time.Advance(step);
+            Poll(backend);
+        }
+    }
+
+    [Fact]
+    public void Add_UnsupportedByDevice_StaysInSoftwareWithReason_UntilUpdatedToSomethingExpressible()
+    {
+        using var backend = CreateSmall();
+        var ttl = ActionProgram.CreateBuilder().DecrementTtl().Output(2).Build();
+        Submit(backend, FlowOperation.Add(KeyOf(1), new FlowAction(ttl)));
+        Run(backend, 5, TimeSpan.FromMilliseconds(100));
+
+        backend.GetPlacement(KeyOf(1), out var placement).Should().BeTrue();
+        placement.Placement.Should().Be(FlowPlacement.Software);
+        placement.Reason.Should().Be(NotOffloadedReason.Unsupported);
+        placement.Detail.Should().Contain("DecrementTtl");
+        backend.Software.TryLookup(KeyOf(1), out _, out _).Should().BeTrue();
+
+        Submit(backend, FlowOperation.Update(KeyOf(1), new FlowAction(Deliver)));
+        Run(backend, 5, TimeSpan.FromMilliseconds(100));
+        backend.GetPlacement(KeyOf(1), out placement).Should().BeTrue();
+        placement.Should().Be(new FlowPlacementInfo(FlowPlacement.Hardware, NotOffloadedReason.None, null, 0));
+        backend.Software.Count.Should().Be(0);
+        _failedAnswers.Should().Be(0);
+    }
+
+    [Fact]
+    public void ErrorCompletionsOnly_BreakerOpens_FlowsServedInSoftware_ThenClosesAndReoffloads()
+    {
+        using var backend = CreateSmall(minimumThroughput: 20);
+        var live = new HashSet<int>();
+        EmulatorControl.SetCompletionErrors(everyNth: 1, perMillion: 0, seed: 1);
+        for (int i = 0; i < 200; i++)
+        {
+            Submit(backend, FlowOperation.Add(KeyOf(i), new FlowAction(Deliver)));
+            live.Add(i);
+        }
+        Run(backend, 20, TimeSpan.FromMilliseconds(100));
+
+        backend.BreakerState.Should().Be(Polly.CircuitBreaker.CircuitState.Open);
+        backend.Statistics.BreakerOpenings.Should().BeGreaterThanOrEqualTo(1);
+        backend.Hardware.Count.Should().Be(0);
+        AssertEachFlowInExactlyOnePlace(backend, live);
+        int open = live.Count(i => backend.GetPlacement(KeyOf(i), out var p) && p.Reason == NotOffloadedReason.CircuitOpen);
+        open.Should().BeGreaterThan(0, "flows waiting for the breaker say so");
+
+        EmulatorControl.SetCompletionErrors(0, 0, 0);
+        RunUntilAllOffloaded(backend, live, maxRounds: 200);
+        backend.BreakerState.Should().Be(Polly.CircuitBreaker.CircuitState.Closed);
+        AssertEachFlowInExactlyOnePlace(backend, live);
+    }
+
+    [Fact]
+    public void Remove_WhileHardwareAddInFlight_CompletesAndLeavesNothingBehind()
+    {
+        using var backend = CreateSmall();
+        Submit(backend, FlowOperation.Add(KeyOf(1), new FlowAction(Deliver)));
+        Submit(backend, FlowOperation.Remove(KeyOf(1), cookie: 31));
+        var seen = new List<FlowCompletion>();
+        for (int i = 0; i < 5; i++)
+        {
+            int n = backend.PollCompletions(_buffer);
+            seen.AddRange(_buffer.AsSpan(0, n).ToArray());
+        }
+        seen.Should().Contain(c => c.Kind == FlowOperationKind.Remove && c.Cookie == 31 && c.Status == FlowCompletionStatus.Success);
+        backend.Count.Should().Be(0);
+        backend.Hardware.Count.Should().Be(0);
+        backend.Software.Count.Should().Be(0);
+        EmulatorControl.LiveEntries.Should().Be(0);
+        backend.GetPlacement(KeyOf(1), out _).Should().BeFalse();
+    }
 }
