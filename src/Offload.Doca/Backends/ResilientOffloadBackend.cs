@@ -168,6 +168,12 @@ public sealed class ResilientOffloadBackend : FlowBackend
             Answer(op, FlowCompletionStatus.Unsupported, "no action program");
             return;
         }
+        // Every flow must fit in software should the device fail, so software's capacity is the limit.
+        if (_slotOf.Count >= Capabilities.MaxFlows)
+        {
+            Answer(op, FlowCompletionStatus.TableFull, $"{Name} full ({Capabilities.MaxFlows} flows, the software capacity every flow must fit in)");
+            return;
+        }
         // Software first: the connection works from now on, whatever the device does.
         FlowCompletion sw = SoftwareApply(op with { Cookie = 0 });
         if (sw.Status != FlowCompletionStatus.Success)
