@@ -44,3 +44,13 @@ internal static unsafe class EmulatorControl
         return rc;
     }
 }
+
+/// <summary>Emulator controls added for the backend tests.</summary>
+internal static unsafe class EmulatorFaults
+{
+    private static nint Export(string name) =>
+        System.Runtime.InteropServices.NativeLibrary.GetExport(DocaLibrary.FlowLibraryHandle, name);
+
+    public static void SetEnforcePipeCapacity(bool on) =>
+        ((delegate* unmanaged[Cdecl]<int, void>)Export("emu_set_enforce_pipe_capacity"))(on ? 1 : 0);
+}

@@ -30,3 +30,33 @@ internal static class Frames
         return f;
     }
 }
+
+/// <summary>TCP frames of an exact length for a flow key's 5-tuple.</summary>
+internal static class TcpFrames
+{
+    public static byte[] Tcp4(uint src, uint dst, ushort sport, ushort dport, int totalLength)
+    {
+        byte[] f = new byte[Math.Max(totalLength, 14 + 20 + 20)];
+        f[0] = 0x02; f[5] = 0x0b; f[6] = 0x02; f[11] = 0x0a;
+        BinaryPrimitives.WriteUInt16BigEndian(f.AsSpan(12), 0x0800);
+        Span<byte> ip = f.AsSpan(14, 20);
+        ip[0] = 0x45;
+        BinaryPrimitives.WriteUInt16BigEndian(ip[2..], (ushort)(f.Length - 14));
+        ip[8] = 64;
+        ip[9] = 6;
+        BinaryPrimitives.WriteUInt32BigEndian(ip[12..], src);
+        BinaryPrimitives.WriteUInt32BigEndian(ip[16..], dst);
+        uint sum = 0;
+        for (int i = 0; i < 20; i += 2)
+            sum += BinaryPrimitives.ReadUInt16BigEndian(ip[i..]);
+        while (sum > 0xffff)
+            sum = (sum & 0xffff) + (sum >> 16);
+        BinaryPrimitives.WriteUInt16BigEndian(ip[10..], (ushort)~sum);
+        Span<byte> tcp = f.AsSpan(34);
+        BinaryPrimitives.WriteUInt16BigEndian(tcp, sport);
+        BinaryPrimitives.WriteUInt16BigEndian(tcp[2..], dport);
+        tcp[12] = 0x50;
+        tcp[13] = 0x10;
+        return f;
+    }
+}
