@@ -7,7 +7,7 @@ namespace Offload.Cli.Tests;
 /// <summary>One agent following a two-commit repository (only the first applied), shared by read-only tests.</summary>
 public sealed class AgentFixture : IDisposable
 {
-    internal const string DenyDns = "            - { priority: 90, action: deny, direction: egress, network: blue, protocol: udp, dstPorts: \"53\" }\n";
+    internal const string DenyDns = "    - { priority: 90, action: deny, direction: egress, network: blue, protocol: udp, dstPorts: \"53\" }\n";
 
     public AgentFixture()
     {
@@ -33,7 +33,7 @@ public sealed class AgentCommandTests(AgentFixture fixture) : IClassFixture<Agen
     private AgentHarness Agent => fixture.Harness;
 
     internal static string WithDnsDenied() =>
-        TraceCommandTests.Policy.Replace("    rules:\n", "    rules:\n" + AgentFixture.DenyDns.Replace("            ", "    ", StringComparison.Ordinal), StringComparison.Ordinal);
+        TraceCommandTests.Policy.Replace("acl:\n  rules:\n", "acl:\n  rules:\n" + AgentFixture.DenyDns, StringComparison.Ordinal);
 
     private string Client(params string[] args)
     {
@@ -86,7 +86,7 @@ public sealed class AgentCommandTests(AgentFixture fixture) : IClassFixture<Agen
     {
         string output = Client("policy", "diff", fixture.First, fixture.Second, "--repo", Agent.RepositoryPath);
         output.Should().Contain($"--- {fixture.First} (").And.Contain($"+++ {fixture.Second} (");
-        output.Should().MatchRegex(@"\+ acl\.rules\[\d\]: .*""dstPorts"":""53""");
+        output.Should().MatchRegex(@"~ acl\.rules: \[.*\] -> \[.*""protocol"":""udp"",""srcPorts"":null,""dstPorts"":""53""");
         output.Should().Contain("live flows (agent at").And.Contain("4 connections: 3 unchanged, 0 updated, 1 removed");
         output.Should().Contain("removed REPLIED").And.Contain("drop: acl");
         // A preview changes nothing.
@@ -101,7 +101,7 @@ public sealed class AgentCommandTests(AgentFixture fixture) : IClassFixture<Agen
         File.WriteAllText(b, WithDnsDenied());
         var (code, output, err) = OffloadProcess.Run("policy", "diff", a, b, "--socket", Path.Combine(Agent.TempPath, "nobody.sock"));
         code.Should().Be(0, err);
-        output.Should().Contain("+ acl.rules").And.Contain("live flows: not shown (no agent at");
+        output.Should().Contain("~ acl.rules: ").And.Contain("\"dstPorts\":\"53\"").And.Contain("live flows: not shown (no agent at");
     }
 
     [Fact]
