@@ -69,6 +69,29 @@ public sealed class AgentLifecycleTests : IDisposable
     }
 
     [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public void Socket_PeerNeitherRootNorOwner_IsRefusedEvenWhenTheFileModeLetsItIn()
+    {
+        // Needs root to act as another user; CI runs these tests as root.
+        if (Environment.UserName != "root" || !File.Exists("/usr/bin/setpriv") || !File.Exists("/usr/bin/python3"))
+            return;
+        _agent.Commit(TraceCommandTests.Policy, "first policy");
+        _agent.Start();
+        // Open the file modes wide so only the SO_PEERCRED check stands between user nobody and the agent.
+        File.SetUnixFileMode(_agent.TempPath, (UnixFileMode)0x1ED); // 0755
+        File.SetUnixFileMode(Path.GetDirectoryName(_agent.Socket)!, (UnixFileMode)0x1ED);
+        File.SetUnixFileMode(_agent.Socket, (UnixFileMode)0x1B6); // 0666
+        const string Script = "import socket,sys\ns=socket.socket(socket.AF_UNIX)\ns.connect(sys.argv[1])\ns.sendall(b'{\"v\":1,\"cmd\":\"stats\"}\\n')\nprint(s.makefile().readline().strip())";
+        var (code, output, err) = OffloadProcess.Tool("/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c", Script, _agent.Socket);
+        code.Should().Be(0, err);
+        var reply = JsonDocument.Parse(output).RootElement;
+        reply.GetProperty("ok").GetBoolean().Should().BeFalse();
+        reply.GetProperty("code").GetString().Should().Be("forbidden");
+        _agent.WaitForLog("control connection refused: peer uid 65534");
+        Client("stats", "--json").Code.Should().Be(0, "root is still served");
+    }
+
+    [Fact]
     public void Run_BadArguments_OneLineOnStderr()
     {
         var (code, _, err) = OffloadProcess.Run("run", "--policy", Path.Combine(_agent.TempPath, "absent"));

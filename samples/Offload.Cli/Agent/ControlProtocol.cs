@@ -60,7 +60,8 @@ internal static class ControlProtocol
     private static byte[] Line(Action<Utf8JsonWriter> write)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
-        using (var w = new Utf8JsonWriter(buffer))
+        // Messages quote names ('stats'); relaxed escaping keeps them readable, and a line is never embedded in HTML.
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
             write(w);
         buffer.Write("\n"u8);
         return buffer.WrittenSpan.ToArray();
