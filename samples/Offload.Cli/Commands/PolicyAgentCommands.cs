@@ -67,7 +67,8 @@ internal static class PolicyAgentCommands
                 Console.Out.WriteLine("unchanged: the policy in force is current");
                 return 0;
             case "rejected":
-                throw new CliException($"{what}: commit {commit} {summary} rejected, the policy in force stays: {errors.FirstOrDefault()}", CliException.InvalidInput, errors.Skip(1).ToList());
+                string subject = commit.Length > 0 ? $"commit {commit} {summary}" : summary;
+                throw new CliException($"{what}: {subject} rejected, the policy in force stays: {errors.FirstOrDefault()}", CliException.InvalidInput, errors.Skip(1).ToList());
             default:
                 throw new CliException($"{what} failed: {errors.FirstOrDefault()}");
         }
