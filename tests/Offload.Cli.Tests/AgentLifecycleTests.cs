@@ -103,6 +103,12 @@ public sealed class AgentLifecycleTests : IDisposable
         code.Should().Be(1);
         err.Should().StartWith("offload: the policy at commit ").And.Contain("is invalid: policy.yaml@");
 
+        string file = Path.Combine(_agent.TempPath, "p.yaml");
+        File.WriteAllText(file, TraceCommandTests.Policy);
+        (code, _, err) = OffloadProcess.Run("run", "--policy", file, "--socket", _agent.Socket, "--backend", "doca");
+        code.Should().Be(1);
+        err.Trim().Split('\n').Should().ContainSingle().Which.Should().StartWith("offload: the agent could not start: ").And.Contain("no DOCA backend is registered");
+
         (code, _, err) = OffloadProcess.Run("run", "--policy", _agent.RepositoryPath, "--poll", "soon");
         code.Should().Be(2);
         err.Trim().Should().Be("offload: --poll 'soon' is not an interval (e.g. 30s, 500ms, 5m)");
