@@ -127,6 +127,23 @@ public sealed class AgentCommandTests(AgentFixture fixture) : IClassFixture<Agen
         JsonLines(Client("stats", "--json")).Single().GetProperty("frames").GetInt32().Should().Be(9);
     }
 
+    [Fact]
+    public void PolicyPreviewRequest_ARefOfTheFollowedRepository_CountsWhatItWouldRemove()
+    {
+        string request = $"{{\"v\":1,\"cmd\":\"policy-preview\",\"args\":{{\"ref\":\"{fixture.Second}\",\"samples\":5}}}}\n";
+        var result = Converse(request, 1)[0].GetProperty("result");
+        result.GetProperty("policy").GetString().Should().StartWith(fixture.Second[..7]);
+        result.GetProperty("checked").GetInt32().Should().Be(4);
+        result.GetProperty("removed").GetInt32().Should().Be(1);
+        var sample = result.GetProperty("samples").EnumerateArray().Single();
+        sample.GetProperty("change").GetString().Should().Be("removed");
+        sample.GetProperty("after").GetString().Should().Be("drop: acl");
+
+        var missing = Converse("{\"v\":1,\"cmd\":\"policy-preview\",\"args\":{\"ref\":\"no-such-branch\"}}\n", 1)[0];
+        missing.GetProperty("ok").GetBoolean().Should().BeFalse();
+        missing.GetProperty("code").GetString().Should().Be("not-found");
+    }
+
     private List<JsonElement> Converse(string send, int replies)
     {
         using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);

@@ -67,7 +67,7 @@ internal sealed partial class AgentCommands(OffloadRuntime runtime, AgentPolicy 
                 return Table(request, (view, output, json, rows) =>
                 {
                     Tables.WriteFlows(output, view, time, json, rows);
-                    return Tables.SortedFlows(view).Count;
+                    return (int)view.Datapath.GetStats().Flows;
                 });
             case "conntrack":
                 return Table(request, (view, output, json, rows) =>
