@@ -89,6 +89,9 @@ public sealed class AgentCommandTests(AgentFixture fixture) : IClassFixture<Agen
         output.Should().MatchRegex(@"~ acl\.rules: \[.*\] -> \[.*""protocol"":""udp"",""srcPorts"":null,""dstPorts"":""53""");
         output.Should().Contain("live flows (agent at").And.Contain("4 connections: 3 unchanged, 0 updated, 1 removed");
         output.Should().Contain("removed REPLIED").And.Contain("drop: acl");
+        var report = JsonDocument.Parse(Client("policy", "diff", fixture.First, fixture.Second, "--repo", Agent.RepositoryPath, "--json")).RootElement;
+        report.GetProperty("changes").EnumerateArray().Should().ContainSingle().Which.GetProperty("path").GetString().Should().Be("acl.rules");
+        report.GetProperty("live").GetProperty("removed").GetInt32().Should().Be(1);
         // A preview changes nothing.
         JsonLines(Client("conntrack", "--json")).Should().HaveCount(4);
     }

@@ -22,6 +22,7 @@ internal static class PolicyDiffCommand
         var policyPath = new Option<string>("--policy-path") { Description = "The policy file's path inside the repository.", DefaultValueFactory = _ => "policy.yaml" };
         var socket = ControlClient.SocketOption();
         var samples = new Option<int>("--samples") { Description = "Affected live connections to list.", DefaultValueFactory = _ => 20 };
+        var json = new Option<bool>("--json") { Description = "One JSON object: a, b, changes [{path, before, after}], live (the agent's preview, or null)." };
         var command = new Command("diff",
             "Show what changes from policy A to policy B, value by value; when an agent is running (--socket), also what putting B " +
             "in force would do to its live connections (kept, updated, removed, with examples). Nothing is changed.");
@@ -31,12 +32,13 @@ internal static class PolicyDiffCommand
         command.Options.Add(policyPath);
         command.Options.Add(socket);
         command.Options.Add(samples);
+        command.Options.Add(json);
         command.SetAction(parse => Run(parse.GetValue(a)!, parse.GetValue(b)!, parse.GetValue(repo), parse.GetValue(policyPath)!,
-            parse.GetValue(socket)!, Math.Max(0, parse.GetValue(samples))));
+            parse.GetValue(socket)!, Math.Max(0, parse.GetValue(samples)), parse.GetValue(json)));
         return command;
     }
 
-    private static int Run(string a, string b, string? repo, string policyPath, string socket, int samples)
+    private static int Run(string a, string b, string? repo, string policyPath, string socket, int samples, bool json)
     {
         PolicySnapshot before, after;
         string labelA, labelB, yamlB;
@@ -53,6 +55,19 @@ internal static class PolicyDiffCommand
             (labelB, after, yamlB) = Read(source, b);
         }
         var changes = PolicyDocumentDiff.Compare(before, after);
+        JsonElement? live = ControlClient.IsListening(socket)
+            ? ControlClient.Send(socket, "policy-preview", w =>
+            {
+                w.WriteString("yaml", yamlB);
+                w.WriteString("label", labelB);
+                w.WriteNumber("samples", samples);
+            })
+            : null;
+        if (json)
+        {
+            WriteJson(labelA, labelB, changes, live);
+            return 0;
+        }
         var output = Console.Out;
         output.WriteLine($"--- {labelA}");
         output.WriteLine($"+++ {labelB}");
@@ -60,17 +75,11 @@ internal static class PolicyDiffCommand
             output.WriteLine("no change to the policy");
         foreach (var change in changes)
             output.WriteLine($"  {change}");
-        if (!ControlClient.IsListening(socket))
+        if (live is not { } preview)
         {
             output.WriteLine($"live flows: not shown (no agent at {socket})");
             return 0;
         }
-        var preview = ControlClient.Send(socket, "policy-preview", w =>
-        {
-            w.WriteString("yaml", yamlB);
-            w.WriteString("label", labelB);
-            w.WriteNumber("samples", samples);
-        });
         output.WriteLine(
             $"live flows (agent at {socket}): {preview.GetProperty("checked").GetInt32()} connections: {preview.GetProperty("unchanged").GetInt32()} unchanged, " +
             $"{preview.GetProperty("updated").GetInt32()} updated, {preview.GetProperty("removed").GetInt32()} removed; " +
@@ -82,6 +91,34 @@ internal static class PolicyDiffCommand
             output.WriteLine($"      after:  {S(s, "after")}");
         }
         return 0;
+    }
+
+    private static void WriteJson(string labelA, string labelB, IReadOnlyList<PolicyDocumentChange> changes, JsonElement? live)
+    {
+        using var stdout = Console.OpenStandardOutput();
+        using (var w = new Utf8JsonWriter(stdout, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            w.WriteStartObject();
+            w.WriteString("a", labelA);
+            w.WriteString("b", labelB);
+            w.WriteStartArray("changes");
+            foreach (var c in changes)
+            {
+                w.WriteStartObject();
+                w.WriteString("path", c.Path);
+                w.WriteString("before", c.Before);
+                w.WriteString("after", c.After);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WritePropertyName("live");
+            if (live is { } l)
+                l.WriteTo(w);
+            else
+                w.WriteNullValue();
+            w.WriteEndObject();
+        }
+        stdout.Write("\n"u8);
     }
 
     private static string S(JsonElement e, string name) => e.GetProperty(name).GetString() ?? "";
