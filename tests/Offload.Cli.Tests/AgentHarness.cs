@@ -55,12 +55,15 @@ internal sealed class AgentHarness : IDisposable
     /// <summary>Starts the agent on the repository, replaying the test capture, and waits until it has fed it.</summary>
     public void Start(params string[] extra) => StartWith(RepositoryPath, extra);
 
+    /// <summary>How often the agent polls its repository (long by default, so tests decide when it checks).</summary>
+    public string Poll { get; set; } = "1h";
+
     /// <summary>Starts the agent on <paramref name="policy"/> (a file or a repository), replaying the test capture.</summary>
     public void StartWith(string policy, params string[] extra)
     {
         string dll = Path.Combine(AppContext.BaseDirectory, "offload.dll");
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in (string[])[dll, "run", "--policy", policy, "--socket", Socket, "--poll", "1h", "--replay", Capture, .. extra])
+        foreach (string a in (string[])[dll, "run", "--policy", policy, "--socket", Socket, "--poll", Poll, "--replay", Capture, .. extra])
             start.ArgumentList.Add(a);
         _agent = Process.Start(start)!;
         _agent.ErrorDataReceived += (_, e) =>

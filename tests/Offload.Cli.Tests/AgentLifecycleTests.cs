@@ -55,6 +55,17 @@ public sealed class AgentLifecycleTests : IDisposable
     }
 
     [Fact]
+    public void Poll_NewCommit_AppliedWithoutBeingAsked()
+    {
+        _agent.Commit(TraceCommandTests.Policy, "first policy");
+        _agent.Poll = "500ms";
+        _agent.Start();
+        string second = _agent.Commit(AgentCommandTests.WithDnsDenied(), "deny DNS in blue");
+        _agent.WaitForLog("policy update", second, "1 removed");
+        Status().GetProperty("current").GetProperty("commit").GetString().Should().Be(second);
+    }
+
+    [Fact]
     public void Sigterm_StopsTheAgentCleanly_ExitZero_SocketRemoved()
     {
         _agent.Commit(TraceCommandTests.Policy, "first policy");

@@ -18,8 +18,8 @@ internal abstract class AgentPolicy : IDisposable
     /// <summary>The policy at <paramref name="reference"/> and a label for it, for a preview.</summary>
     public abstract (string Label, PolicySnapshot Policy) Resolve(string reference);
 
-    /// <summary>Checks again every poll interval until stopped (nothing for a file).</summary>
-    public abstract Task RunAsync(CancellationToken cancellationToken);
+    /// <summary>How often to check without being asked; null when only SIGHUP and <c>policy-check</c> do.</summary>
+    public abstract TimeSpan? PollInterval { get; }
 
     /// <summary>Writes the status object's source-specific members.</summary>
     public abstract void WriteStatus(Utf8JsonWriter w);

@@ -78,7 +78,7 @@ internal sealed partial class FileAgentPolicy(string path, OffloadRuntime runtim
     public override (string Label, PolicySnapshot Policy) Resolve(string reference) =>
         throw new ControlException("unsupported", "this agent reads a policy file, not a repository: send the policy document to preview instead of a ref");
 
-    public override Task RunAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public override TimeSpan? PollInterval => null;
 
     public override void WriteStatus(Utf8JsonWriter w)
     {

@@ -11,11 +11,13 @@ internal sealed partial class GitAgentPolicy : AgentPolicy
     private readonly GitPolicySource _source;
     private readonly GitPolicyTracker _tracker;
     private readonly ILogger _logger;
+    private readonly TimeSpan _pollInterval;
 
     public GitAgentPolicy(GitPolicySource source, IPolicyTarget target, TimeSpan pollInterval, ILogger logger)
     {
         _source = source;
         _logger = logger;
+        _pollInterval = pollInterval;
         _tracker = new GitPolicyTracker(source, target, new GitPolicyTrackerOptions { PollInterval = pollInterval });
         _tracker.Checked += (_, e) => Log(e.Result);
     }
@@ -45,7 +47,7 @@ internal sealed partial class GitAgentPolicy : AgentPolicy
         return (revision.Commit.ToString(), snapshot);
     }
 
-    public override Task RunAsync(CancellationToken cancellationToken) => _tracker.RunAsync(cancellationToken);
+    public override TimeSpan? PollInterval => _pollInterval;
 
     public override void WriteStatus(Utf8JsonWriter w)
     {

@@ -19,7 +19,23 @@ internal sealed partial class PolicyAgentService(AgentPolicy policy, ILogger<Pol
         await policy.CheckAsync(cancellationToken).ConfigureAwait(false);
         if (!OperatingSystem.IsWindows())
             _hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, OnHangup);
-        _polling = Task.Run(() => policy.RunAsync(_stopping.Token), CancellationToken.None);
+        if (policy.PollInterval is { } interval)
+            _polling = Task.Run(() => PollAsync(interval, _stopping.Token), CancellationToken.None);
+    }
+
+    // The first poll comes one interval after the check at start, not at once.
+    private async Task PollAsync(TimeSpan interval, CancellationToken stopping)
+    {
+        using var timer = new PeriodicTimer(interval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
+                await policy.CheckAsync(stopping).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            // Stopping.
+        }
     }
 
     private void OnHangup(PosixSignalContext context)
