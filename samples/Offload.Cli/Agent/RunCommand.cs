@@ -169,7 +169,11 @@ internal static class RunCommand
         builder.Services.AddOffload(o =>
         {
             o.Backend = backend;
-            o.Policy = initial;
+            // A file is named so the runtime's log says where the policy came from; a commit's policy is handed over.
+            if (source is null)
+                o.PolicyFile = policyArg;
+            else
+                o.Policy = initial;
         });
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton<AgentPolicy>(sp =>
