@@ -117,6 +117,17 @@ public sealed class AgentCommandTests(AgentFixture fixture) : IClassFixture<Agen
     }
 
     [Fact]
+    public void SecondAgentOnTheSameSocket_Refused_FirstKeepsServing()
+    {
+        string file = Path.Combine(Agent.TempPath, "second.yaml");
+        File.WriteAllText(file, TraceCommandTests.Policy);
+        var (code, _, err) = OffloadProcess.Run("run", "--policy", file, "--socket", Agent.Socket);
+        code.Should().Be(1);
+        err.Trim().Split('\n').Should().ContainSingle().Which.Should().Be($"offload: another agent is listening on {Agent.Socket}");
+        JsonLines(Client("stats", "--json")).Single().GetProperty("frames").GetInt32().Should().Be(9);
+    }
+
+    [Fact]
     public void MalformedRequests_GetErrorReplies_AndTheAgentStaysUp()
     {
         var replies = Converse("not json\n{\"v\":1}\n{\"v\":9,\"cmd\":\"stats\"}\n{\"v\":1,\"cmd\":\"reboot\"}\n[1,2]\n{\"v\":1,\"cmd\":\"hello\"}\n", 6);

@@ -65,6 +65,10 @@ internal sealed class AgentHarness : IDisposable
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (string a in (string[])[dll, "run", "--policy", policy, "--socket", Socket, "--poll", Poll, "--replay", Capture, .. extra])
             start.ArgumentList.Add(a);
+        // A restart: the previous agent is gone (a test killed it); its log must not satisfy the new agent's waits.
+        _agent?.Dispose();
+        lock (_logLock)
+            _log.Clear();
         _agent = Process.Start(start)!;
         _agent.ErrorDataReceived += (_, e) =>
         {

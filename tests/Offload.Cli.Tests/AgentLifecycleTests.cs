@@ -103,6 +103,21 @@ public sealed class AgentLifecycleTests : IDisposable
     }
 
     [Fact]
+    public void StaleSocketOfAKilledAgent_IsReplacedByTheNextAgent()
+    {
+        _agent.Commit(TraceCommandTests.Policy, "first policy");
+        _agent.Start();
+        _agent.Agent.Kill();
+        _agent.Agent.WaitForExit(10_000).Should().BeTrue();
+        File.Exists(_agent.Socket).Should().BeTrue("SIGKILL leaves the socket file behind");
+
+        _agent.Start();
+        var (code, output, err) = Client("stats", "--json");
+        code.Should().Be(0, err);
+        JsonDocument.Parse(output).RootElement.GetProperty("frames").GetInt32().Should().Be(9);
+    }
+
+    [Fact]
     public void Run_BadArguments_OneLineOnStderr()
     {
         var (code, _, err) = OffloadProcess.Run("run", "--policy", Path.Combine(_agent.TempPath, "absent"));

@@ -80,6 +80,9 @@ internal static class RunCommand
     {
         if (replay is not null && !File.Exists(replay))
             throw new CliException($"capture {replay} does not exist.");
+        // Before anything starts: a second agent must not build a switch only to find the socket taken.
+        if (ControlClient.IsListening(socket))
+            throw new CliException($"another agent is listening on {socket}");
         var backend = backendName switch
         {
             "doca" => OffloadBackendKind.Doca,
