@@ -17,6 +17,7 @@ public static class Program
         root.Subcommands.Add(TableCommands.CreateConntrack());
         root.Subcommands.Add(TableCommands.CreateStats());
         root.Subcommands.Add(PolicyCommand.Create());
+        root.Subcommands.Add(Agent.RunCommand.Create());
         var result = root.Parse(args);
         if (result.Errors.Count > 0)
         {

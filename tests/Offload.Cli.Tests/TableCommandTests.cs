@@ -67,13 +67,14 @@ public sealed class TableCommandTests : IDisposable
     }
 
     [Fact]
-    public void Help_SaysTheTablesComeFromAReplay()
+    public void Help_SaysTheTablesComeFromTheAgentOrAReplay()
     {
         foreach (string command in new[] { "flows", "conntrack", "stats" })
         {
             var (code, output, _) = OffloadProcess.Run(command, "--help");
             code.Should().Be(0);
-            output.Should().Contain("Replays --pcap", $"'{command} --help' says where its table comes from");
+            output.Should().Contain("Asks the running agent ('offload run', --socket)", $"'{command} --help' says where its table comes from")
+                .And.Contain("with --pcap, replays the capture");
         }
     }
 }

@@ -4,7 +4,7 @@ using Offload.Policy;
 
 namespace Offload.Cli.Commands;
 
-/// <summary><c>offload policy validate FILE</c> and <c>offload policy schema</c>.</summary>
+/// <summary><c>offload policy validate FILE</c>, <c>schema</c>, and the <c>diff</c>, <c>status</c>, <c>check</c> and <c>rollback</c> subcommands.</summary>
 internal static class PolicyCommand
 {
     public static Command Create()
@@ -21,9 +21,13 @@ internal static class PolicyCommand
             return 0;
         });
 
-        var command = new Command("policy", "Work with policy files.");
+        var command = new Command("policy", "Work with policies: validate a file, print the schema, diff two policies (and their effect on live flows), and the running agent's policy status, check and rollback.");
         command.Subcommands.Add(validate);
         command.Subcommands.Add(schema);
+        command.Subcommands.Add(PolicyDiffCommand.Create());
+        command.Subcommands.Add(PolicyAgentCommands.CreateStatus());
+        command.Subcommands.Add(PolicyAgentCommands.CreateCheck());
+        command.Subcommands.Add(PolicyAgentCommands.CreateRollback());
         return command;
     }
 

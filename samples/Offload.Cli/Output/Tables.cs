@@ -19,10 +19,10 @@ internal static class Tables
 {
     // ---------------- flows ----------------
 
-    public static List<InstalledFlow> SortedFlows(VirtualSwitch vswitch) =>
+    public static List<InstalledFlow> SortedFlows(SwitchView vswitch) =>
         vswitch.Backend.Snapshot().OrderByDescending(f => f.Stats.Packets).ThenBy(f => f.Key.ToString(), StringComparer.Ordinal).ToList();
 
-    public static void WriteFlows(TextWriter output, VirtualSwitch vswitch, TimeProvider clock, bool json, int rows = 0)
+    public static void WriteFlows(TextWriter output, SwitchView vswitch, TimeProvider clock, bool json, int rows = 0)
     {
         var flows = SortedFlows(vswitch);
         long now = clock.GetTimestamp();
@@ -32,7 +32,7 @@ internal static class Tables
     }
 
     /// <summary><c>in_port(vm1),vni(100),ipv4(src=…,dst=…,proto=tcp),tcp(src=…,dst=…), packets:5, bytes:420, used:0.250s, actions:…</c></summary>
-    public static string FlowText(VirtualSwitch vswitch, InstalledFlow f, long now, long frequency)
+    public static string FlowText(SwitchView vswitch, InstalledFlow f, long now, long frequency)
     {
         var k = f.Key;
         var sb = new StringBuilder();
@@ -46,7 +46,7 @@ internal static class Tables
         return sb.ToString();
     }
 
-    private static string FlowJson(VirtualSwitch vswitch, InstalledFlow f, long now, long frequency)
+    private static string FlowJson(SwitchView vswitch, InstalledFlow f, long now, long frequency)
     {
         var k = f.Key;
         return Json(w =>
@@ -76,10 +76,10 @@ internal static class Tables
 
     // ---------------- conntrack ----------------
 
-    public static List<ConnectionInfo> SortedConnections(VirtualSwitch vswitch) =>
+    public static List<ConnectionInfo> SortedConnections(SwitchView vswitch) =>
         vswitch.Conntrack.Snapshot().OrderBy(c => c.Original.Vni).ThenBy(c => c.Original.ToString(), StringComparer.Ordinal).ToList();
 
-    public static void WriteConntrack(TextWriter output, VirtualSwitch vswitch, bool json, int rows = 0)
+    public static void WriteConntrack(TextWriter output, SwitchView vswitch, bool json, int rows = 0)
     {
         var entries = SortedConnections(vswitch);
         foreach (var c in Take(entries, rows))
@@ -118,7 +118,7 @@ internal static class Tables
             sb.Append(CultureInfo.InvariantCulture, $"sport={k.SrcPort} dport={k.DstPort}");
     }
 
-    private static string ConnectionJson(VirtualSwitch vswitch, ConnectionInfo c) => Json(w =>
+    private static string ConnectionJson(SwitchView vswitch, ConnectionInfo c) => Json(w =>
     {
         w.WriteStartObject();
         w.WriteString("proto", IpProtocol.Name(c.Protocol));
@@ -131,7 +131,7 @@ internal static class Tables
         w.WriteEndObject();
     });
 
-    private static void Direction(Utf8JsonWriter w, VirtualSwitch vswitch, string name, in FlowKey k, long packets, long bytes)
+    private static void Direction(Utf8JsonWriter w, SwitchView vswitch, string name, in FlowKey k, long packets, long bytes)
     {
         w.WriteStartObject(name);
         w.WriteString("srcIp", k.SrcIp.ToString());
@@ -147,7 +147,7 @@ internal static class Tables
 
     // ---------------- counters ----------------
 
-    public static void WriteStats(TextWriter output, VirtualSwitch vswitch, IReadOnlyDictionary<ushort, long> outByPort, bool json)
+    public static void WriteStats(TextWriter output, SwitchView vswitch, IReadOnlyDictionary<ushort, long> outByPort, bool json)
     {
         var stats = vswitch.Datapath.GetStats();
         var byState = vswitch.Conntrack.Snapshot().GroupBy(c => c.State).OrderBy(g => g.Key).Select(g => (g.Key.Name(), (long)g.Count())).ToList();

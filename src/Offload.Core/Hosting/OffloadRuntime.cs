@@ -304,6 +304,23 @@ public sealed class OffloadRuntime : IDisposable
         }
     }
 
+    /// <summary>Reports what <see cref="ApplyPolicy"/> with <paramref name="policy"/> would do to the live connections
+    /// (<see cref="VirtualSwitch.PreviewPolicy"/>), with frames and housekeeping held off; nothing changes.</summary>
+    /// <exception cref="InvalidOperationException">The runtime is not running.</exception>
+    /// <exception cref="NotSupportedException">The slow path is not the in-process policy slow path.</exception>
+    public PolicyPreview PreviewPolicy(PolicySnapshot policy, int maxSamples = 20)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        lock (_gate)
+        {
+            if (!IsRunning)
+                throw NotRunning();
+            if (_switch is null)
+                throw new NotSupportedException($"a policy preview needs the in-process policy slow path; this switch runs the '{SlowPathName}' slow path.");
+            return _switch.PreviewPolicy(WithOverrides(policy, _options.Value), maxSamples);
+        }
+    }
+
     /// <summary>A snapshot of the datapath's counters (the last one taken before stop, once stopped).</summary>
     public DatapathStats GetStats()
     {
