@@ -23,4 +23,7 @@ public sealed class RigOptions
     /// comparison can fail. Null in normal runs.
     /// </summary>
     public Func<byte[], byte[]>? ExpectedFrameTamper { get; set; }
+
+    /// <summary>Emulator faults switched on after each scenario's reset, before the device backend is made. Null in normal runs.</summary>
+    public Action<EmulatorDevice>? Faults { get; set; }
 }

@@ -119,6 +119,8 @@ public sealed class RigRunner
             return;
 
         _emu?.Reset();
+        if (_emu is not null)
+            _options.Faults?.Invoke(_emu);
         using var device = CreateDevice(flows, maxFlows: 1024);
         var hardware = Install(device, flows, r, requireHardware: c.ExpectSoftwareBecause is null);
         if (c.ExpectSoftwareBecause is not null)
