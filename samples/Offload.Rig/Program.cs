@@ -1,5 +1,6 @@
 using Offload.Rig;
 
+// Exit codes: 0 all ran scenarios passed, 1 a scenario failed, 2 bad arguments or setup, 3 nothing could run.
 // offload-rig --backend emulator|doca [--policy P.yaml] [--report-dir DIR] [--scenario NAME] [--native-dir DIR]
 var options = new RigOptions();
 string reportDir = "rig-report";
@@ -33,7 +34,8 @@ try
     foreach (var s in report.Scenarios)
         Console.WriteLine($"{s.Outcome,-8} {s.Name,-18} {s.Reason}");
     Console.WriteLine($"{report.Passed} passed, {report.Failed} failed, {report.Skipped} skipped; report in {Path.GetFullPath(reportDir)}");
-    return report.Failed == 0 ? 0 : 1;
+    // 3: nothing failed but nothing ran either (no DOCA here), which CI must not read as a pass.
+    return report.Failed != 0 ? 1 : report.Passed == 0 ? 3 : 0;
 }
 catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IOException or Offload.Doca.DocaException)
 {

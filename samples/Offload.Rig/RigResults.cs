@@ -65,9 +65,14 @@ public sealed class ScenarioResult(string name, string claim, string title)
         return condition;
     }
 
-    /// <summary>Marks the scenario skipped.</summary>
+    /// <summary>Marks the scenario skipped, unless a check already failed (a failure is never hidden by a skip).</summary>
     public void Skip(string why)
     {
+        if (Outcome == ScenarioOutcome.Failed)
+        {
+            Checks.Add("skip " + why);
+            return;
+        }
         Outcome = ScenarioOutcome.Skipped;
         Reason = why;
     }

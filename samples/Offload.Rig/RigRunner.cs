@@ -24,6 +24,7 @@ public sealed class RigRunner
     private readonly PolicySnapshot _policy;
     private readonly EmulatorDevice? _emu;
     private readonly FlowCompletion[] _buffer = new FlowCompletion[256];
+    private readonly string? _unavailable;
 
     /// <summary>Validates the options, loads the policy and (for the emulator) points the binding at it.</summary>
     public RigRunner(RigOptions options)
@@ -40,7 +41,7 @@ public sealed class RigRunner
         }
         else if (options.Backend == "doca")
         {
-            DocaLibrary.ThrowIfNotSupported();
+            _unavailable = DocaLibrary.NotSupportedReason;
         }
         else
         {
@@ -70,7 +71,7 @@ public sealed class RigRunner
             if (_options.Scenario is not null && _options.Scenario != name)
                 continue;
             var sw = Stopwatch.StartNew();
-            ScenarioResult r = name switch
+            ScenarioResult r = _unavailable is not null ? Unavailable(name) : name switch
             {
                 "counters" => Guard(new ScenarioResult(name, "Backends", "per-flow counters read back equal the packets injected"), Counters),
                 "aging" => Guard(new ScenarioResult(name, "Backends", "an idle flow is reported AGED on the device's clock, not before its timeout"), Aging),
@@ -86,6 +87,13 @@ public sealed class RigRunner
         if (_options.Scenario is not null && results.Count == 0)
             throw new ArgumentException($"no scenario '{_options.Scenario}' (known: {string.Join(", ", ScenarioNames)})");
         return new RigReport(_options.Backend, _options.PolicyName, results);
+    }
+
+    private ScenarioResult Unavailable(string name)
+    {
+        var r = new ScenarioResult(name, "", "not run");
+        r.Skip("DOCA is not available here: " + _unavailable);
+        return r;
     }
 
     private static ScenarioResult Guard(ScenarioResult r, Action<ScenarioResult> body)

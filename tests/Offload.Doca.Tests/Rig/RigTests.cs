@@ -25,10 +25,10 @@ public sealed class RigTests : IDisposable
         violations.Should().Be(0, "the rig's backends must use DOCA in order");
     }
 
-    private RigReport Run(RigOptions options)
+    private RigReport Run(RigOptions options, string backend = "emulator")
     {
-        options.Backend = "emulator";
-        options.NativeDirectory = _fixture.Directory;
+        options.Backend = backend;
+        options.NativeDirectory = backend == "emulator" ? _fixture.Directory : null;
         var report = new RigRunner(options).Run();
         ReportWriter.Write(report, _reportDir);
         return report;
@@ -87,5 +87,19 @@ public sealed class RigTests : IDisposable
         s.Outcome.Should().Be(ScenarioOutcome.Failed);
         s.Reason.Should().Contain("could not be installed");
         s.Flows.Should().OnlyContain(f => f.Placement == "software");
+    }
+
+    [Fact]
+    public void Run_DocaBackendWithoutTrafficPort_InstallsAndReportsPlacementsButSkipsInjection()
+    {
+        // The binding is already on the emulator, which stands in for a DOCA host here; the doca backend has no injection.
+        var report = Run(new RigOptions(), backend: "doca");
+
+        report.Failed.Should().Be(0, string.Join("\n", report.Scenarios.Where(s => s.Outcome == ScenarioOutcome.Failed).Select(s => $"{s.Name}: {s.Reason}")));
+        report.Scenarios.Should().OnlyContain(s => s.Outcome == ScenarioOutcome.Skipped);
+        var snat = report.Scenarios.Single(s => s.Name == "snat");
+        snat.Reason.Should().Contain("traffic port");
+        snat.Flows.Should().HaveCount(2).And.OnlyContain(f => f.Placement == "hardware");
+        report.Scenarios.Single(s => s.Name == "unsupported-meter").Flows.Should().Contain(f => f.Placement == "software" && f.Why.Contains("Meter"));
     }
 }
