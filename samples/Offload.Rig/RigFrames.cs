@@ -63,6 +63,22 @@ public static class RigFrames
         return f;
     }
 
+    /// <summary>Wraps <paramref name="inner"/> in Ethernet/IPv4/GRE (key = <paramref name="vni"/>, protocol 0x6558: Ethernet).</summary>
+    public static byte[] Gre(byte[] inner, uint vni, MacAddress outerSrc, MacAddress outerDst, string srcIp, string dstIp)
+    {
+        byte[] f = new byte[42 + inner.Length];
+        outerDst.WriteTo(f.AsSpan(0, 6));
+        outerSrc.WriteTo(f.AsSpan(6, 6));
+        BinaryPrimitives.WriteUInt16BigEndian(f.AsSpan(12), 0x0800);
+        WriteIpv4(f.AsSpan(14), (ushort)(28 + inner.Length), IpProtocol.Gre, NetAddress.Parse(srcIp).V4, NetAddress.Parse(dstIp).V4);
+        Span<byte> gre = f.AsSpan(34);
+        BinaryPrimitives.WriteUInt16BigEndian(gre, 0x2000);
+        BinaryPrimitives.WriteUInt16BigEndian(gre[2..], 0x6558);
+        BinaryPrimitives.WriteUInt32BigEndian(gre[4..], vni);
+        inner.CopyTo(f.AsSpan(42));
+        return f;
+    }
+
     private static void WriteIpv4(Span<byte> ip, ushort totalLength, byte proto, uint src, uint dst)
     {
         ip[0] = 0x45;

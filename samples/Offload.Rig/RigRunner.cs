@@ -203,10 +203,11 @@ public sealed class RigRunner
             r.Fail($"{what}: device output port {outPort}, software {expected.Result.OutPort}");
             return;
         }
+        byte[] exact = want;
         want = AllowTunnelEntropy(r, what, got, want);
         int diff = FirstDifference(got, want);
         r.Check(diff < 0, diff < 0
-            ? $"{what}: device output ({got.Length} bytes, port {outPort}) is byte-identical to the software fast path"
+            ? $"{what}: device output ({got.Length} bytes, port {outPort}) is byte-identical to the software fast path{(ReferenceEquals(exact, want) ? "" : " apart from the outer UDP source port")}"
             : $"{what}: device output differs from software at byte {diff} (device {got.Length} bytes, software {want.Length}): {Hex(got, diff)} vs {Hex(want, diff)}");
     }
 

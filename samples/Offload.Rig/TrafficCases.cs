@@ -30,6 +30,7 @@ public static class TrafficCases
     private static readonly MacAddress Vm2 = MacAddress.Parse("02:00:00:01:00:02");
     private static readonly MacAddress Vm3 = MacAddress.Parse("02:00:00:01:00:03");
     private static readonly MacAddress Vm4 = MacAddress.Parse("02:00:00:02:00:04");
+    private static readonly MacAddress Vm5 = MacAddress.Parse("02:00:00:02:00:05");
     private static readonly MacAddress Vm6 = MacAddress.Parse("02:00:00:02:00:06");
     private static readonly MacAddress HostA = MacAddress.Parse("02:00:00:00:0a:01");
     private static readonly MacAddress HostB = MacAddress.Parse("02:00:00:00:0b:01");
@@ -83,6 +84,11 @@ public static class TrafficCases
             new("uplink", RigFrames.Vxlan(RigFrames.Udp(Vm3, Vm1, "10.1.0.3", "10.1.0.1", 40006, 7000), 100, HostB, HostA, "192.0.2.11", "192.0.2.10"), "first (slow path)"),
             new("uplink", RigFrames.Vxlan(RigFrames.Udp(Vm3, Vm1, "10.1.0.3", "10.1.0.1", 40006, 7000), 100, HostB, HostA, "192.0.2.11", "192.0.2.10"), "second"),
         ], ExpectOutPort: "vm1"),
+        new("gre-decap", "C15", "GRE from host-b (vm5 -> vm4, key 200) is decapsulated and delivered to vm4",
+        [
+            new("uplink", RigFrames.Gre(RigFrames.Udp(Vm5, Vm4, "10.2.0.5", "10.2.0.4", 40008, 7000), 200, HostB, HostA, "192.0.2.11", "192.0.2.10"), "first (slow path)"),
+            new("uplink", RigFrames.Gre(RigFrames.Udp(Vm5, Vm4, "10.2.0.5", "10.2.0.4", 40008, 7000), 200, HostB, HostA, "192.0.2.11", "192.0.2.10"), "second"),
+        ], ExpectOutPort: "vm4"),
         new("unsupported-meter", "Backends", "vm6 (rate-limited) -> vm5: the meter keeps the flow in software, with the reason",
         [
             new("vm6", RigFrames.Udp(Vm6, Gw, "10.2.0.6", "10.2.0.5", 40007, 7000), "first (slow path)"),
