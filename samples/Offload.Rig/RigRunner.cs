@@ -1,12 +1,14 @@
 using System.Diagnostics;
 using System.Reflection;
 using Microsoft.Extensions.Time.Testing;
+using Offload.Actions;
 using Offload.Backends;
 using Offload.Backends.Software;
 using Offload.Datapath;
 using Offload.Doca;
 using Offload.Doca.Backends;
 using Offload.Flows;
+using Offload.Packets;
 using Offload.Policy;
 using Offload.Switching;
 
@@ -118,9 +120,9 @@ public sealed class RigRunner
         var outputs = Drive(oracle, c.Steps);
         var last = outputs[^1].Result;
         if (c.ExpectDrop)
-            r.Check(last.Verdict == Actions.ActionVerdict.Drop, $"software drops '{c.Steps[^1].Label}' ({last.Reason.Name()})");
+            r.Check(last.Verdict == ActionVerdict.Drop, $"software drops '{c.Steps[^1].Label}' ({last.Reason.Name()})");
         else
-            r.Check(last.Verdict == Actions.ActionVerdict.Output && last.OutPort == oracle.Port(c.ExpectOutPort!),
+            r.Check(last.Verdict == ActionVerdict.Output && last.OutPort == oracle.Port(c.ExpectOutPort!),
                 $"software sends '{c.Steps[^1].Label}' out of {c.ExpectOutPort} (got {last.Verdict} port {oracle.Switch.PortName(last.OutPort) ?? last.OutPort.ToString()}, {last.Reason.Name()})");
         var flows = oracle.Flows;
         if (!r.Check(flows.Count > 0, $"the slow path installed {flows.Count} flow(s) in software"))
@@ -187,7 +189,7 @@ public sealed class RigRunner
     private void CompareWithDevice(ScenarioResult r, SoftwareOracle oracle, string what, ushort inPort, byte[] frame, OracleOutput expected)
     {
         int rc = _emu!.Inject(inPort, frame, out byte[] got, out ushort outPort);
-        if (expected.Result.Verdict == Actions.ActionVerdict.Drop)
+        if (expected.Result.Verdict == ActionVerdict.Drop)
         {
             r.Check(rc == EmulatorDevice.PacketDrop, $"{what}: device {EmulatorDevice.Describe(rc)}, software dropped");
             return;
@@ -378,7 +380,7 @@ public sealed class RigRunner
         ushort vm1 = oracle.Port("vm1");
         // Two flows entering on vm1 against one slot: the second must spill.
         var fromVm1 = flows.Where(f => f.Key.InPort == vm1).ToList();
-        var second = oracle.Send(vm1, RigFrames.Tcp(Offload.Packets.MacAddress.Parse("02:00:00:01:00:01"), Offload.Packets.MacAddress.Parse("02:00:00:00:ff:fe"), "10.1.0.1", "10.1.0.2", 40100, 8080, flags: 0x02));
+        var second = oracle.Send(vm1, RigFrames.Tcp(MacAddress.Parse("02:00:00:01:00:01"), MacAddress.Parse("02:00:00:00:ff:fe"), "10.1.0.1", "10.1.0.2", 40100, 8080, flags: 0x02));
         fromVm1.AddRange(oracle.Flows.Where(f => f.Key.InPort == vm1 && f.Key.Equals(second.Result.Key)));
         if (!r.Check(fromVm1.Count == 2, $"two flows from vm1 in software ({fromVm1.Count})"))
             return;
@@ -449,8 +451,16 @@ public sealed class RigRunner
         Settle(resilient, clock, flows, FlowPlacement.Software);
         resilient.GetPlacement(key, out var down);
         r.Check(down.Placement == FlowPlacement.Software, $"after the fault the flow is in software ({down.Reason}: {down.Detail})");
-        r.Check(resilient.Software.TryLookup(key, out _, out var entry) && resilient.Software.GetProgram(entry.ProgramId) is not null,
-            "the software table holds the flow with its action program, so the connection keeps working");
+        if (r.Check(resilient.Software.TryLookup(key, out _, out var entry) && resilient.Software.GetProgram(entry.ProgramId) is not null,
+            "the software table holds the flow with its action program"))
+        {
+            // Run the packet through what the fallback holds: it must still produce the oracle's frame and port.
+            var buf = PacketBuffer.CopyOf(frame);
+            PacketParser.Parse(buf.Span, out var packet);
+            var outcome = ActionExecutor.Apply(resilient.Software.GetProgram(entry.ProgramId)!, entry.Nat, ref buf, ref packet, 0, null, 0);
+            r.Check(outcome.Verdict == ActionVerdict.Output && outcome.OutPort == expected.Result.OutPort && buf.Span.SequenceEqual(expected.Frame),
+                $"during the fault the software fallback's action gives the oracle's frame and port ({outcome.Verdict} port {outcome.OutPort})");
+        }
         r.Check(resilient.Count == flows.Count, $"no flow lost ({resilient.Count} of {flows.Count})");
         r.Flows.Add(new FlowRow(key.ToString() + " (during the fault)", "software", $"{down.Reason}: {down.Detail}", ""));
 
