@@ -143,6 +143,40 @@ public sealed class KernelHostTopologyKernelTests : IDisposable
     }
 
     [RootFact]
+    public void Apply_RemotePortMovesHere_RouteMovesFromTunnelToItsOwnTap()
+    {
+        KernelHostTopology host = Host;
+        PolicySnapshot next = _demo with { Ports = [.. _demo.Ports.Select(p => p.Name == "vm3" ? p with { Host = "host-a" } : p)] };
+
+        host.Apply(next);
+
+        host.Ports.Should().ContainKey("vm3");
+        _ns.Exec("ip", "route", "show", "10.1.0.3").Should().Contain("dev " + host.Ports["vm3"].Name);
+        host.Ports["vm1"].TryWrite(Syn(Gateway, Vm1, "10.1.0.1", 40006, "10.1.0.3", 80)).Should().BeTrue();
+        byte[]? output = ReadTcp(host.Ports["vm3"], 40006, Wait);
+        output.Should().NotBeNull("vm3 is local now");
+        DstMac(output!).Should().Be(Vm3);
+        ReadTcp(host.Tunnels["blue"], 40006, TimeSpan.Zero).Should().BeNull();
+    }
+
+    [RootFact]
+    public void Build_ReplyFromVm2_ReturnsToVm1AsEstablished()
+    {
+        Host.Ports["vm1"].TryWrite(Syn(Gateway, Vm1, "10.1.0.1", 40007, "10.1.0.2", 80)).Should().BeTrue();
+        ReadTcp(Host.Ports["vm2"], 40007, Wait).Should().NotBeNull();
+        byte[] synAck = Syn(Gateway, Vm2, "10.1.0.2", 80, "10.1.0.1", 40007);
+        MakeSynAck(synAck);
+
+        Host.Ports["vm2"].TryWrite(synAck).Should().BeTrue();
+
+        byte[]? output = ReadTcp(Host.Ports["vm1"], 80, Wait);
+        output.Should().NotBeNull("the reply of an admitted connection is forwarded back (ct state established)");
+        DstMac(output!).Should().Be(Vm1);
+        Conntrack(new ConntrackTuple(NetAddress.Parse("10.1.0.1"), NetAddress.Parse("10.1.0.2"), IpProtocol.Tcp, 40007, 80))!.Value
+            .Status.Should().HaveFlag(ConntrackStatus.SeenReply);
+    }
+
+    [RootFact]
     public void Build_LeftoversOfCrashedOwner_AreSweptAndNamesAreDeterministic()
     {
         // What a crashed run leaves: a link carrying the owner's alias (a veth, since a TAP dies with its process).
@@ -155,6 +189,21 @@ public sealed class KernelHostTopologyKernelTests : IDisposable
         rt.FindLink("ofx-left").Should().BeNull("building swept the owner's leftover");
         Host.Topology.PortInterfaces.Values.Concat(Host.Topology.TunnelInterfaces.Values).Append(Host.Topology.UplinkInterface!)
             .Should().OnlyContain(n => n.Length <= KernelTopology.MaxInterfaceNameLength).And.OnlyHaveUniqueItems();
+    }
+
+    // SYN → SYN-ACK with ack = the SYN's seq + 1 (1001), and the TCP checksum adjusted for both changes.
+    private static void MakeSynAck(byte[] frame)
+    {
+        frame[TcpOffset + 13] = 0x12;
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(TcpOffset + 8), 1001);
+        frame[TcpOffset + 16] = 0;
+        frame[TcpOffset + 17] = 0;
+        var pseudo = new byte[32];
+        frame.AsSpan(IpOffset + 12, 8).CopyTo(pseudo);
+        pseudo[9] = 6;
+        pseudo[11] = 20;
+        frame.AsSpan(TcpOffset, 20).CopyTo(pseudo.AsSpan(12));
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(TcpOffset + 16), PacketIo.TestFrames.Checksum(pseudo));
     }
 
     private KernelConntrackEntry? Conntrack(ConntrackTuple original) => _ns.Enter(() =>
