@@ -140,7 +140,7 @@ public sealed class KernelHostTopology : IDisposable
         {
             if (plan.Devices.ContainsKey(name))
                 continue;
-            tap.Dispose();
+            RemoveDevice(tap);
             _devices.Remove(name);
         }
         if (Uplink is not null && !_devices.ContainsKey(Uplink.Name))
@@ -194,6 +194,21 @@ public sealed class KernelHostTopology : IDisposable
         Policy = next;
     }
 
+    // Closing the descriptor alone removes the TAP only once no process holds it: a child forked by any thread of this
+    // process (Process.Start) holds it until its exec, so the link could outlive Apply. Deleting it is immediate.
+    private void RemoveDevice(TapDevice tap)
+    {
+        try
+        {
+            _owned.Client.DeleteLink(tap.Index);
+        }
+        catch (NetlinkException)
+        {
+            // already gone: what we want
+        }
+        tap.Dispose();
+    }
+
     private void DeleteRoute(HostRoute route)
     {
         if (!_devices.TryGetValue(route.Device, out TapDevice? tap))
@@ -242,7 +257,7 @@ public sealed class KernelHostTopology : IDisposable
         finally
         {
             foreach (TapDevice tap in _devices.Values)
-                tap.Dispose();
+                RemoveDevice(tap);
             _devices.Clear();
             _owned.Dispose();
         }
