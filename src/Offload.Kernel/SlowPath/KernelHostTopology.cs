@@ -1,4 +1,3 @@
-using System.Collections.Immutable;
 using Offload.Kernel.Devices;
 using Offload.Kernel.Namespaces;
 using Offload.Kernel.Netlink;
@@ -121,7 +120,7 @@ public sealed class KernelHostTopology : IDisposable
     {
         ArgumentNullException.ThrowIfNull(next);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        Plan plan = Plan.Of(next, Owner);
+        HostPlan plan = HostPlan.Of(next, Owner);
         string ruleset = NftablesRulesetGenerator.Generate(next, plan.Topology);
 
         foreach (HostRoute route in _routes.ToArray())
@@ -154,7 +153,7 @@ public sealed class KernelHostTopology : IDisposable
                 _owned.Client.AddNeighbour(Uplink.Index, UplinkGateway, plan.RouterMac);
             _routerMac = plan.RouterMac;
         }
-        foreach ((string name, DeviceKind kind) in plan.Devices)
+        foreach ((string name, HostDeviceKind kind) in plan.Devices)
         {
             if (_devices.ContainsKey(name))
                 continue;
@@ -162,7 +161,7 @@ public sealed class KernelHostTopology : IDisposable
             _devices[name] = tap;
             tap.SetMac(plan.RouterMac);
             tap.SetUp();
-            if (kind == DeviceKind.Uplink)
+            if (kind == HostDeviceKind.Uplink)
             {
                 // The gateway is on-link through its own /32, then the default route can name it.
                 _owned.Client.AddRoute(UplinkGateway, 32, tap.Index);
@@ -260,56 +259,6 @@ public sealed class KernelHostTopology : IDisposable
                 RemoveDevice(tap);
             _devices.Clear();
             _owned.Dispose();
-        }
-    }
-
-    private enum DeviceKind
-    {
-        Port,
-        Tunnel,
-        Uplink,
-    }
-
-    /// <summary>What the namespace should hold for one policy.</summary>
-    private sealed class Plan
-    {
-        public Dictionary<string, DeviceKind> Devices { get; } = new(StringComparer.Ordinal);
-
-        public HashSet<HostRoute> Routes { get; } = [];
-
-        public KernelTopology Topology { get; private set; } = new();
-
-        public MacAddress RouterMac { get; private set; }
-
-        public static Plan Of(PolicySnapshot policy, string owner)
-        {
-            var plan = new Plan { RouterMac = policy.Host.GatewayMac ?? policy.Host.Underlay.Mac };
-            var ports = ImmutableDictionary.CreateBuilder<string, string>(StringComparer.Ordinal);
-            var tunnels = ImmutableDictionary.CreateBuilder<string, string>(StringComparer.Ordinal);
-            foreach (NetworkConfig network in policy.Networks)
-                tunnels[network.Name] = plan.Add(KernelInterfaceNames.Tunnel(owner, network.Name), DeviceKind.Tunnel, "network " + network.Name);
-            foreach (PortConfig port in policy.Ports)
-            {
-                string device;
-                if (policy.IsLocal(port))
-                    ports[port.Name] = device = plan.Add(KernelInterfaceNames.Port(owner, port.Name), DeviceKind.Port, "port " + port.Name);
-                else if (!tunnels.TryGetValue(port.Network, out device!))
-                    continue; // the validator rejects a port of an unknown network; nothing to route it through
-                plan.Routes.Add(new HostRoute(device, port.Ip, port.Mac));
-                if (port.Ipv6 is { } v6)
-                    plan.Routes.Add(new HostRoute(device, v6, port.Mac));
-            }
-            string? uplink = policy.Host.Uplink is null ? null
-                : plan.Add(KernelInterfaceNames.Uplink(owner, policy.Host.Name), DeviceKind.Uplink, "uplink");
-            plan.Topology = new KernelTopology { PortInterfaces = ports.ToImmutable(), TunnelInterfaces = tunnels.ToImmutable(), UplinkInterface = uplink };
-            return plan;
-        }
-
-        private string Add(string device, DeviceKind kind, string what)
-        {
-            if (!Devices.TryAdd(device, kind))
-                throw new ArgumentException($"the derived interface name '{device}' of {what} collides with another device's; rename one of them");
-            return device;
         }
     }
 }
