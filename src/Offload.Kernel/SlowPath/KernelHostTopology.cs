@@ -22,6 +22,10 @@ namespace Offload.Kernel.SlowPath;
 /// given owner: building sweeps what a crashed run of the same owner left; <see cref="Dispose"/> removes the devices
 /// (and with them their routes and neighbours) and the ruleset's table. Not thread-safe: one caller applies policies.
 /// IPv6 gets host routes and neighbours but no default route (public traffic is IPv4 SNAT only).
+/// The forwarding and rp_filter settings are the namespace's (with a null namespace, the caller's: host-wide).
+/// If the kernel refuses something half-way through <see cref="Apply"/>, the devices and routes done so far stay
+/// (and are tracked, so the next Apply or Dispose finishes or undoes them), while <see cref="Policy"/>,
+/// <see cref="Topology"/>, <see cref="Ports"/> and <see cref="Tunnels"/> still describe the previous policy.
 /// </remarks>
 public sealed class KernelHostTopology : IDisposable
 {
