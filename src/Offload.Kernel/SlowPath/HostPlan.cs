@@ -16,9 +16,12 @@ internal sealed class HostPlan
 
     public MacAddress RouterMac { get; private set; }
 
+    /// <summary>The uplink's own MAC: the host's underlay MAC, as the policy slow path's SNAT action writes.</summary>
+    public MacAddress UplinkMac { get; private set; }
+
     public static HostPlan Of(PolicySnapshot policy, string owner)
     {
-        var plan = new HostPlan { RouterMac = policy.Host.GatewayMac ?? policy.Host.Underlay.Mac };
+        var plan = new HostPlan { RouterMac = policy.Host.GatewayMac ?? policy.Host.Underlay.Mac, UplinkMac = policy.Host.Underlay.Mac };
         var ports = ImmutableDictionary.CreateBuilder<string, string>(StringComparer.Ordinal);
         var tunnels = ImmutableDictionary.CreateBuilder<string, string>(StringComparer.Ordinal);
         foreach (NetworkConfig network in policy.Networks)

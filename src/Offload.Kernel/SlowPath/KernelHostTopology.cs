@@ -35,6 +35,7 @@ public sealed class KernelHostTopology : IDisposable
     private Dictionary<string, TapDevice> _ports = new(StringComparer.Ordinal);
     private Dictionary<string, TapDevice> _tunnels = new(StringComparer.Ordinal);
     private MacAddress _routerMac;
+    private MacAddress _uplinkMac;
     private bool _disposed;
 
     private KernelHostTopology(OwnedDevices owned, PolicySnapshot policy)
@@ -152,18 +153,26 @@ public sealed class KernelHostTopology : IDisposable
         if (plan.RouterMac != _routerMac)
         {
             foreach (TapDevice tap in _devices.Values)
-                tap.SetMac(plan.RouterMac);
+            {
+                if (!ReferenceEquals(tap, Uplink))
+                    tap.SetMac(plan.RouterMac);
+            }
             if (Uplink is not null)
                 _owned.Client.AddNeighbour(Uplink.Index, UplinkGateway, plan.RouterMac);
             _routerMac = plan.RouterMac;
         }
+        if (Uplink is not null && plan.UplinkMac != _uplinkMac)
+            Uplink.SetMac(plan.UplinkMac);
+        _uplinkMac = plan.UplinkMac;
         foreach ((string name, HostDeviceKind kind) in plan.Devices)
         {
             if (_devices.ContainsKey(name))
                 continue;
             TapDevice tap = _owned.CreateTap(name);
             _devices[name] = tap;
-            tap.SetMac(plan.RouterMac);
+            // Frames the kernel routes to a VM or a tunnel come from the router MAC VMs expect; public frames leave
+            // the uplink from the host's own underlay MAC towards the gateway (the policy slow path writes the same).
+            tap.SetMac(kind == HostDeviceKind.Uplink ? plan.UplinkMac : plan.RouterMac);
             tap.SetUp();
             if (kind == HostDeviceKind.Uplink)
             {

@@ -113,6 +113,7 @@ public sealed class KernelHostTopologyKernelTests : IDisposable
         SrcIp(output!).Should().Be(NetAddress.Parse("203.0.113.5"));
         DstIp(output!).Should().Be(NetAddress.Parse("198.51.100.7"));
         DstMac(output!).Should().Be(Gateway, "the uplink's next hop is the gateway neighbour");
+        SrcMac(output!).Should().Be(_demo.Host.Underlay.Mac, "public frames leave from the host's own underlay MAC, as the policy slow path sends them");
         KernelConntrackEntry? entry = Conntrack(new ConntrackTuple(NetAddress.Parse("10.1.0.1"), NetAddress.Parse("198.51.100.7"), IpProtocol.Tcp, 40005, 443));
         entry.Should().NotBeNull();
         entry!.Value.Status.Should().HaveFlag(ConntrackStatus.SourceNat);
