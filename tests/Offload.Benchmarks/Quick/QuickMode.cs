@@ -17,6 +17,8 @@ internal static class QuickMode
     private const int Flows = 1_000_000;
     private const int Rounds = 2;
     private const double Seconds = 0.3;
+    // Below this share of a round's wall time on a CPU, the round's rate measures the machine's load (see P2).
+    private const double MinCpuShare = 0.9;
 
     /// <param name="log">Where figures and the JSON line go.</param>
     /// <param name="only">Phase names to run (e.g. "P5", "P2"), or null for all; for iterating on one id.</param>
@@ -132,13 +134,19 @@ internal static class QuickMode
 
         w.SubjectBatch();
         w.BaselineBatch();
-        var (subject, baseline) = Timing.Compare(w.SubjectBatch, w.BaselineBatch, DatapathWorkload.Batch, Seconds, Rounds);
+        var (subject, baseline, subjectCpu, baselineCpu) = Timing.CompareWithCpuShare(w.SubjectBatch, w.BaselineBatch, DatapathWorkload.Batch, Seconds, Rounds);
         double ratio = subject / baseline;
-        log.WriteLine($"P2 fast path 1M connections: Datapath {subject / 1e6:F3} Mpps, Dictionary pipeline {baseline / 1e6:F3} Mpps, ratio {ratio:F2}x (fast frames {w.Sink.Fast}, dropped {w.Sink.Dropped})");
+        log.WriteLine($"P2 fast path 1M connections: Datapath {subject / 1e6:F3} Mpps, Dictionary pipeline {baseline / 1e6:F3} Mpps, ratio {ratio:F2}x (fast frames {w.Sink.Fast}, dropped {w.Sink.Dropped}; on-CPU share of the best rounds {subjectCpu:P0} / {baselineCpu:P0})");
         if (w.Sink.Dropped != 0)
             throw new InvalidOperationException("P2: frames were dropped; the measurement would not be of hits");
-        results.Add(new("P2", subject / 1e6, baseline / 1e6, "Mpps", ratio, 2.5, ratio >= 2.5,
-            "64 B UDP, DNAT + MAC rewrite, random order over 1M connections (2M flows), batches of 32; subject also advances conntrack per packet (the baseline does not)"));
+        // A best round that spent time in the run queue measured the neighbours, and the two pipelines rarely lose
+        // the same share, so such a ratio is not reported as met or missed.
+        bool loaded = subjectCpu < MinCpuShare || baselineCpu < MinCpuShare;
+        if (loaded)
+            log.WriteLine($"P2 NOT VALID: a best round ran on a CPU less than {MinCpuShare:P0} of its wall time (machine loaded: {File.ReadAllText("/proc/loadavg").Trim()})");
+        results.Add(new("P2", subject / 1e6, baseline / 1e6, "Mpps", ratio, 2.5, loaded ? null : ratio >= 2.5,
+            "64 B UDP, DNAT + MAC rewrite, random order over 1M connections (2M flows), batches of 32; subject also advances conntrack per packet (the baseline does not)"
+            + $"; on-CPU share of the best rounds {subjectCpu:F2} / {baselineCpu:F2}" + (loaded ? " (loaded machine: not valid)" : "")));
 
         // Cold lines a fast-path packet touches: the index line, the record (key+value, padded to whole lines), the
         // counter block, and the conntrack entry that Update advances. The frame, the scratch arrays and the shared

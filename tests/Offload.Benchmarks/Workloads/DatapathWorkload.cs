@@ -44,8 +44,12 @@ internal sealed class DatapathWorkload : IDisposable
         Connections = connections;
         var options = new DatapathOptions();
         options.Conntrack.MaxEntries = connections;
-        // Default (30 s) UDP timeouts: with 1 h timeouts both P2 pipelines ran 2-15x slower (cause not found yet), so
-        // a setup that outlasts 30 s on a loaded VM fails loudly below instead.
+        // On a loaded VM the 1M-connection setup can outlast the 30 s UDP timeout (23-29 s with 8 busy processes).
+        // The per-packet work does not depend on the timeout: a refresh to a later deadline only writes it, 1 h is
+        // inside the 4,096 s wheel, and nothing expires during the measurement. The "1 h timeouts slow P2" finding
+        // of 2026-11-25 was CPU load: 1 h let loaded runs finish setup, where 30 s made them fail and go unreported.
+        options.Conntrack.Timeouts.Udp = 3600;
+        options.Conntrack.Timeouts.UdpStream = 3600;
         _backend = new SoftwareBackend(new SoftwareBackendOptions { Capacity = 2 * connections });
         _datapath = new Datapath.Datapath(options, new DnatSlowPath(), _backend, _sink);
         _datapath.AddPort(DnatSlowPath.Vm1, "vm1", DnatSlowPath.Vni);
