@@ -1,14 +1,10 @@
 using System.Diagnostics;
 using System.Reflection;
-using Microsoft.Extensions.Time.Testing;
-using Offload.Actions;
 using Offload.Backends;
 using Offload.Backends.Software;
-using Offload.Datapath;
 using Offload.Doca;
 using Offload.Doca.Backends;
 using Offload.Flows;
-using Offload.Packets;
 using Offload.Policy;
 using Offload.Switching;
 
