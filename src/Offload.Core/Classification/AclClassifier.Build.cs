@@ -10,6 +10,10 @@ public sealed partial class AclClassifier
 {
     private const int MaxDepth = 64;
 
+    /// <summary>Most copies of its rules a narrow cut may make (sum of its children's rules over its own): past it, a
+    /// smaller fanout is tried.</summary>
+    internal static double SpaceFactor = 3;
+
     /// <summary>Builds the classifier; throws <see cref="ArgumentException"/> for an invalid rule.</summary>
     /// <param name="rules">The rules; <see cref="AclRule.Id"/> is reported back in matches.</param>
     /// <param name="mode">What happens when no rule matches.</param>
@@ -26,7 +30,7 @@ public sealed partial class AclClassifier
         var sorted = compiled.ToArray();
         Array.Sort(sorted, static (a, b) => AclRule.Compare(a.Priority, a.Action, a.Id, b.Priority, b.Action, b.Id));
 
-        // Partitions 0 to 7: any-VNI rules of each lane (direction, protocol class); then one per (lane, VNI)
+        // Partitions 0 to 15: any-VNI rules of each lane (direction, protocol class, family); then one per (lane, VNI)
         // named by a rule. A rule for both directions or any protocol goes to every lane it covers.
         var partitionOf = new Dictionary<(int, uint), int>();
         var members = new List<List<int>>();
@@ -42,24 +46,31 @@ public sealed partial class AclClassifier
             bool anyProtocol = r.Lo[AclFields.Protocol] != r.Hi[AclFields.Protocol];
             int firstClass = anyProtocol ? 0 : ProtocolClass((byte)r.Lo[AclFields.Protocol]);
             int lastClass = anyProtocol ? ProtocolClasses - 1 : firstClass;
+            // IPv4 queries (both addresses IPv4-mapped) only meet rules whose two prefixes reach into the IPv4 block;
+            // the other queries only rules with a prefix reaching outside it.
+            bool v4 = Intersects(r, AclFields.Source, V4First, V4Last) && Intersects(r, AclFields.Destination, V4First, V4Last);
+            bool other = !Within(r, AclFields.Source, V4First, V4Last) || !Within(r, AclFields.Destination, V4First, V4Last);
             for (uint d = (uint)r.Lo[AclFields.Direction]; d <= (uint)r.Hi[AclFields.Direction]; d++)
             {
                 for (int c = firstClass; c <= lastClass; c++)
                 {
-                    int lane = Lane((AclDirection)d, c);
-                    int partition = lane;
-                    if (r.Lo[AclFields.Vni] == r.Hi[AclFields.Vni])
+                    for (int family = v4 ? V4Family : OtherFamily; family <= (other ? OtherFamily : V4Family); family++)
                     {
-                        var key = (lane, (uint)r.Lo[AclFields.Vni]);
-                        if (!partitionOf.TryGetValue(key, out partition))
+                        int lane = Lane((AclDirection)d, c, family);
+                        int partition = lane;
+                        if (r.Lo[AclFields.Vni] == r.Hi[AclFields.Vni])
                         {
-                            partition = members.Count;
-                            partitionOf.Add(key, partition);
-                            members.Add([]);
-                            laneOf.Add(lane);
+                            var key = (lane, (uint)r.Lo[AclFields.Vni]);
+                            if (!partitionOf.TryGetValue(key, out partition))
+                            {
+                                partition = members.Count;
+                                partitionOf.Add(key, partition);
+                                members.Add([]);
+                                laneOf.Add(lane);
+                            }
                         }
+                        members[partition].Add(rank);
                     }
-                    members[partition].Add(rank);
                 }
             }
         }
@@ -73,21 +84,28 @@ public sealed partial class AclClassifier
             rootOf[p] = empty;
             if (members[p].Count > 0)
             {
-                rootOf[p] = builder.BuildNode(members[p].ToArray(), default, AclFields.UniverseHi(), 0);
+                // An IPv4 lane's tree starts from the IPv4 block, so its address cuts are narrow from the root.
+                FieldValues lo = default, hi = AclFields.UniverseHi();
+                if ((laneOf[p] & 1) == V4Family)
+                {
+                    (lo[AclFields.Source], hi[AclFields.Source]) = (V4First, V4Last);
+                    (lo[AclFields.Destination], hi[AclFields.Destination]) = (V4First, V4Last);
+                }
+                rootOf[p] = builder.BuildNode(members[p].ToArray(), lo, hi, 0);
                 treeCount++;
             }
         }
-        var byRank = new AclMatch[sorted.Length];
-        for (int rank = 0; rank < sorted.Length; rank++)
-            byRank[rank] = new AclMatch(sorted[rank].Action, sorted[rank].Id);
         var laneRoots = new PartitionRoots[PartitionTable<PartitionRoots>.Lanes];
         for (int lane = 0; lane < laneRoots.Length; lane++)
             laneRoots[lane] = new PartitionRoots(rootOf[lane], empty);
         var vniRoots = new Dictionary<(int, uint), PartitionRoots>(partitionOf.Count);
         foreach (var (key, p) in partitionOf)
             vniRoots.Add(key, new PartitionRoots(rootOf[p], rootOf[laneOf[p]]));
-        return new AclClassifier(mode, rules.Count, sorted.Length, builder.Nodes.ToArray(), builder.Entries.ToArray(),
-            byRank, new PartitionTable<PartitionRoots>(vniRoots, laneRoots), treeCount, builder.MaxDepthSeen);
+        var ruleEntries = new RuleEntry[sorted.Length];
+        for (int rank = 0; rank < sorted.Length; rank++)
+            ruleEntries[rank] = new RuleEntry(sorted[rank]);
+        return new AclClassifier(mode, rules.Count, sorted.Length, builder.Nodes.ToArray(), builder.Leaves.ToArray(), ruleEntries,
+            new PartitionTable<PartitionRoots>(vniRoots, laneRoots), treeCount, builder.MaxDepthSeen);
     }
 
     private const int ProtocolClasses = 4;
@@ -111,7 +129,22 @@ public sealed partial class AclClassifier
         return classes;
     }
 
-    private static int Lane(AclDirection direction, int protocolClass) => (int)direction * ProtocolClasses + protocolClass;
+    private const int V4Family = 0;
+    private const int OtherFamily = 1;
+
+    // The IPv4-mapped block ::ffff:0.0.0.0/96, where every IPv4 address lives.
+    private static readonly UInt128 V4First = new(0, 0x0000_FFFF_0000_0000UL);
+    private static readonly UInt128 V4Last = new(0, 0x0000_FFFF_FFFF_FFFFUL);
+
+    /// <summary>Lanes split partitions by what every query has exactly one of: direction, protocol class, and address
+    /// family (IPv4 when both addresses are IPv4-mapped, else other).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Lane(AclDirection direction, int protocolClass, int family) =>
+        ((((int)direction * ProtocolClasses) + protocolClass) << 1) | family;
+
+    private static bool Intersects(in CompiledRule r, int f, UInt128 lo, UInt128 hi) => r.Lo[f] <= hi && r.Hi[f] >= lo;
+
+    private static bool Within(in CompiledRule r, int f, UInt128 lo, UInt128 hi) => r.Lo[f] >= lo && r.Hi[f] <= hi;
 
     private static void Expand(in AclRule rule, List<CompiledRule> into)
     {
@@ -163,7 +196,7 @@ public sealed partial class AclClassifier
 
         /// <summary>A leaf with no rules, the root of an empty tree.</summary>
         public int EmptyLeaf { get; }
-        public List<LeafEntry> Entries { get; } = [];
+        public List<int> Leaves { get; } = [];
         public int MaxDepthSeen { get; private set; }
 
         /// <summary>Builds the subtree for <paramref name="list"/> (precedence order) in the region [lo, hi];
@@ -180,36 +213,45 @@ public sealed partial class AclClassifier
                     break;
                 }
             }
-            if (count <= LeafSize || depth >= MaxDepth || Entries.Count >= _referenceBudget)
+            if (count <= LeafSize || depth >= MaxDepth || Leaves.Count >= _referenceBudget)
                 return MakeLeaf(list, count);
 
-            int bestField = -1;
+            int bestField = -1, bestFanout = 0;
             Splits bestSplits = default;
             int bestMax = int.MaxValue, bestSum = int.MaxValue;
-            Span<int> counts = stackalloc int[Node.Fanout];
+            Span<int> counts = stackalloc int[NarrowNode.Fanout];
             foreach (int f in CutFields)
             {
-                if (!TryQuartileBoundaries(list, count, f, lo[f], hi[f], out Splits splits))
-                    continue;
-                counts.Clear();
-                for (int i = 0; i < count; i++)
+                // A narrow node cuts into up to eight children for the cost of one line, but more cuts straddle more
+                // rules: the widest fanout whose copies stay within SpaceFactor times the node's rules is tried.
+                bool narrow = IsNarrow(lo[f], hi[f]);
+                for (int fanout = narrow ? NarrowNode.Fanout : Node.Fanout; fanout >= 2; fanout /= 2)
                 {
-                    ref readonly CompiledRule r = ref _rules[list[i]];
-                    for (int k = 0; k < Node.Fanout; k++)
+                    if (!TryQuantileBoundaries(list, count, f, lo[f], hi[f], fanout, out Splits splits))
+                        break;
+                    counts.Clear();
+                    for (int i = 0; i < count; i++)
                     {
-                        if (InChild(r, f, splits, k, lo[f], hi[f]))
-                            counts[k]++;
+                        ref readonly CompiledRule r = ref _rules[list[i]];
+                        for (int k = 0; k < fanout; k++)
+                        {
+                            if (InChild(r, f, splits, k, fanout, lo[f], hi[f]))
+                                counts[k]++;
+                        }
                     }
-                }
-                int max = 0, sum = 0;
-                foreach (int c in counts)
-                {
-                    max = Math.Max(max, c);
-                    sum += c;
-                }
-                if (max < bestMax || (max == bestMax && sum < bestSum))
-                {
-                    (bestField, bestSplits, bestMax, bestSum) = (f, splits, max, sum);
+                    int max = 0, sum = 0;
+                    foreach (int c in counts)
+                    {
+                        max = Math.Max(max, c);
+                        sum += c;
+                    }
+                    if (narrow && fanout > 2 && sum > SpaceFactor * count)
+                        continue;
+                    if (max < bestMax || (max == bestMax && sum < bestSum))
+                    {
+                        (bestField, bestFanout, bestSplits, bestMax, bestSum) = (f, fanout, splits, max, sum);
+                    }
+                    break;
                 }
             }
             // A cut that leaves every rule in one child makes no progress; an uncovered region always has an
@@ -219,41 +261,57 @@ public sealed partial class AclClassifier
 
             int index = Nodes.Count;
             Nodes.Add(default);
+            // Unused children are empty and their splits the region's end, which no query in the region is above.
             Children children = default;
-            for (int k = 0; k < Node.Fanout; k++)
+            for (int k = bestFanout; k < NarrowNode.Fanout; k++)
+            {
+                children[k] = EmptyLeaf;
+                bestSplits[k - 1] = hi[bestField];
+            }
+            for (int k = 0; k < bestFanout; k++)
             {
                 var childList = new List<int>(bestMax);
                 for (int i = 0; i < count; i++)
                 {
-                    if (InChild(_rules[list[i]], bestField, bestSplits, k, lo[bestField], hi[bestField]))
+                    if (InChild(_rules[list[i]], bestField, bestSplits, k, bestFanout, lo[bestField], hi[bestField]))
                         childList.Add(list[i]);
                 }
                 FieldValues childLo = lo, childHi = hi;
                 if (k > 0)
                     childLo[bestField] = bestSplits[k - 1] + 1;
-                if (k < Node.Fanout - 1)
+                if (k < bestFanout - 1)
                     childHi[bestField] = bestSplits[k];
                 // Equal splits leave an empty region no query reaches.
                 children[k] = childLo[bestField] > childHi[bestField]
                     ? EmptyLeaf
                     : BuildNode(childList.ToArray(), childLo, childHi, depth + 1);
             }
+            if (IsNarrow(lo[bestField], hi[bestField]))
+            {
+                var narrow = new NarrowNode(bestSplits, children);
+                Nodes[index] = Unsafe.As<NarrowNode, Node>(ref narrow);
+                return Node.Reference(index, PairOf(bestField) + 1);
+            }
             Nodes[index] = new Node(bestSplits, children);
             return Node.Reference(index, PairOf(bestField));
         }
 
+        /// <summary>True when every value of [lo, hi] has the same bits above the lowest 32, so a
+        /// <see cref="NarrowNode"/> can cut it.</summary>
+        private static bool IsNarrow(UInt128 lo, UInt128 hi) => lo >> 32 == hi >> 32;
+
         /// <summary>True when rule <paramref name="r"/> overlaps child <paramref name="k"/>'s part of field
         /// <paramref name="f"/>: (split k−1, split k], the first and last children open to the region's ends.</summary>
-        private static bool InChild(in CompiledRule r, int f, in Splits splits, int k, UInt128 lo, UInt128 hi)
+        private static bool InChild(in CompiledRule r, int f, in Splits splits, int k, int fanout, UInt128 lo, UInt128 hi)
         {
             UInt128 childLo = k == 0 ? lo : splits[k - 1] + 1;
-            UInt128 childHi = k == Node.Fanout - 1 ? hi : splits[k];
+            UInt128 childHi = k == fanout - 1 ? hi : splits[k];
             return childLo <= childHi && r.Lo[f] <= childHi && r.Hi[f] >= childLo;
         }
 
-        /// <summary>The quartiles of the rule edges strictly inside (lo, hi) on field <paramref name="f"/>, as cuts
-        /// "value ≤ split"; false when no rule edge falls inside the region.</summary>
-        private bool TryQuartileBoundaries(int[] list, int count, int f, UInt128 lo, UInt128 hi, out Splits splits)
+        /// <summary>The <paramref name="fanout"/>-quantiles of the rule edges strictly inside (lo, hi) on field
+        /// <paramref name="f"/>, as cuts "value ≤ split"; false when no rule edge falls inside the region.</summary>
+        private bool TryQuantileBoundaries(int[] list, int count, int f, UInt128 lo, UInt128 hi, int fanout, out Splits splits)
         {
             splits = default;
             if (_scratch.Length < 2 * count)
@@ -271,8 +329,8 @@ public sealed partial class AclClassifier
                 return false;
             var edges = _scratch.AsSpan(0, n);
             edges.Sort();
-            for (int k = 0; k < Node.Fanout - 1; k++)
-                splits[k] = edges[n * (k + 1) / Node.Fanout];
+            for (int k = 0; k < fanout - 1; k++)
+                splits[k] = edges[n * (k + 1) / fanout];
             return true;
         }
 
@@ -298,11 +356,11 @@ public sealed partial class AclClassifier
 
         private int MakeLeaf(int[] list, int count)
         {
-            int start = Entries.Count;
+            int start = Leaves.Count;
             for (int i = 0; i < count; i++)
-                Entries.Add(new LeafEntry(_rules[list[i]], list[i], last: i == count - 1));
+                Leaves.Add(LeafCode(list[i], last: i == count - 1));
             if (count == 0)
-                Entries.Add(LeafEntry.Empty);
+                Leaves.Add(EmptyLeafCode);
             return ~start;
         }
     }

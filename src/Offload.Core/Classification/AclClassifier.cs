@@ -1,5 +1,9 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using System.Runtime.InteropServices;
+
+using Offload.Packets;
 
 namespace Offload.Classification;
 
@@ -33,17 +37,18 @@ namespace Offload.Classification;
 public sealed partial class AclClassifier : IAclClassifier
 {
     /// <summary>A node with this many rules or fewer becomes a leaf.</summary>
-    internal const int LeafSize = 5;
+    internal static int LeafSize = 5;
 
     private readonly CacheAlignedArray<Node> _nodes;
-    private readonly CacheAlignedArray<LeafEntry> _entries;
-    // The answer of each expanded rule, by rank (position in precedence order).
-    private readonly AclMatch[] _byRank;
+    // Leaves: runs of rule ranks (position in precedence order), the last of a run with the top bit set.
+    private readonly CacheAlignedArray<int> _leaves;
+    // Each expanded rule once, by rank: leaves share them instead of holding copies, which keeps the hot data small.
+    private readonly CacheAlignedArray<RuleEntry> _rules;
     private readonly PartitionTable<PartitionRoots> _partitions;
     private readonly AclMatch _default;
 
-    private AclClassifier(AclMode mode, int ruleCount, int expandedRuleCount, Node[] nodes, LeafEntry[] entries,
-        AclMatch[] byRank, PartitionTable<PartitionRoots> partitions, int treeCount, int depth)
+    private AclClassifier(AclMode mode, int ruleCount, int expandedRuleCount, Node[] nodes, int[] leaves, RuleEntry[] rules,
+        PartitionTable<PartitionRoots> partitions, int treeCount, int depth)
     {
         Mode = mode;
         RuleCount = ruleCount;
@@ -51,8 +56,8 @@ public sealed partial class AclClassifier : IAclClassifier
         // The walk may read node 0 even when every tree is a single leaf.
         _nodes = new CacheAlignedArray<Node>(nodes.Length == 0 ? [default] : nodes);
         NodeCount = nodes.Length;
-        _entries = new CacheAlignedArray<LeafEntry>(entries);
-        _byRank = byRank;
+        _leaves = new CacheAlignedArray<int>(leaves);
+        _rules = new CacheAlignedArray<RuleEntry>(rules);
         _partitions = partitions;
         TreeCount = treeCount;
         Depth = depth;
@@ -75,15 +80,14 @@ public sealed partial class AclClassifier : IAclClassifier
     internal int NodeCount { get; }
 
     /// <summary>Leaf entries of all trees (replication measure).</summary>
-    internal int LeafRuleReferences => _entries.Length;
+    internal int LeafRuleReferences => _leaves.Length;
 
     /// <summary>Deepest leaf of any tree.</summary>
     internal int Depth { get; }
 
-    /// <summary>Bytes held by the lookup structure's arrays (nodes, leaf entries, answers, partition table).</summary>
+    /// <summary>Bytes held by the lookup structure's arrays (nodes, leaves, rules, partition table).</summary>
     internal long MemoryBytes =>
-        _nodes.MemoryBytes + _entries.MemoryBytes
-        + (long)_byRank.Length * Unsafe.SizeOf<AclMatch>()
+        _nodes.MemoryBytes + _leaves.MemoryBytes + _rules.MemoryBytes
         + _partitions.MemoryBytes;
 
     /// <inheritdoc/>
@@ -92,12 +96,16 @@ public sealed partial class AclClassifier : IAclClassifier
         // A query direction other than ingress/egress matches no rule.
         if ((uint)query.Direction > (uint)AclDirection.Egress)
             return _default;
-        PartitionRoots roots = _partitions.Find(Lane(query.Direction, ProtocolClass(query.Protocol)), query.Vni);
+        NetAddress src = query.SrcIp, dst = query.DstIp;
+        // Branch-free family: the traffic mix decides it packet by packet.
+        bool v4 = src.IsV4 & dst.IsV4;
+        int family = OtherFamily - Unsafe.As<bool, byte>(ref v4);
+        PartitionRoots roots = _partitions.Find(Lane(query.Direction, ProtocolClass(query.Protocol), family), query.Vni);
         QueryWords w = default;
-        w[Word.Source] = query.SrcIp.Hi;
-        w[Word.Source + 1] = query.SrcIp.Lo;
-        w[Word.Destination] = query.DstIp.Hi;
-        w[Word.Destination + 1] = query.DstIp.Lo;
+        w[Word.Source] = src.Hi;
+        w[Word.Source + 1] = src.Lo;
+        w[Word.Destination] = dst.Hi;
+        w[Word.Destination + 1] = dst.Lo;
         w[Word.Protocol + 1] = query.Protocol;
         w[Word.SourcePort + 1] = query.SrcPort;
         w[Word.DestinationPort + 1] = query.DstPort;
@@ -109,23 +117,24 @@ public sealed partial class AclClassifier : IAclClassifier
         int a = roots.Own, b = roots.AnyVni;
         while ((a & b) >= 0)
         {
-            // A walk already at its leaf steps from node 0 (there is always one) and keeps its leaf: a select, not
-            // a branch that would mispredict where the two depths differ.
-            int nextA = Step(ref nodes, a & ~(a >> 31), ref words);
-            int nextB = Step(ref nodes, b & ~(b >> 31), ref words);
+            // A walk already at its leaf steps from node 0 (there is always one) as a narrow node, the common kind,
+            // and keeps its leaf: a select, not a branch that would mispredict where the two depths differ.
+            int nextA = Step(ref nodes, (a & ~(a >> 31)) | ((a >> 31) & 1), ref words);
+            int nextB = Step(ref nodes, (b & ~(b >> 31)) | ((b >> 31) & 1), ref words);
             a = a < 0 ? a : nextA;
             b = b < 0 ? b : nextB;
         }
 
-        ref LeafEntry entries = ref _entries.First;
+        ref int leaves = ref _leaves.First;
+        ref RuleEntry rules = ref _rules.First;
         int bestRank = int.MaxValue;
-        int found = Scan(ref entries, ~a, ref words, ref bestRank);
-        int other = Scan(ref entries, ~b, ref words, ref bestRank);
-        if (other >= 0)
-            found = other;
-        if (found < 0)
+        Scan(ref leaves, ref rules, ~a, ref words, ref bestRank);
+        Scan(ref leaves, ref rules, ~b, ref words, ref bestRank);
+        if (bestRank == int.MaxValue)
             return _default;
-        return _byRank[Unsafe.Add(ref entries, found).Rank];
+        // The answer is on the matching rule's line, already read: no further dependent load.
+        ref RuleEntry winner = ref Unsafe.Add(ref rules, bestRank);
+        return new AclMatch(winner.Action, winner.Id);
     }
 
     /// <summary>One level down: the child reference of node <paramref name="reference"/> the query falls in.</summary>
@@ -133,11 +142,20 @@ public sealed partial class AclClassifier : IAclClassifier
     private static int Step(ref Node nodes, int reference, ref ulong words)
     {
         // Node references come from the builder and are in range by construction.
-        ref Node node = ref Unsafe.Add(ref nodes, reference >> Node.PairBits);
-        int pair = reference & Node.PairMask;
-        ulong hi = Unsafe.Add(ref words, pair), lo = Unsafe.Add(ref words, pair + 1);
+        ref Node node = ref Unsafe.Add(ref nodes, reference >> Node.WordBits);
+        int word = reference & Node.WordMask;
         // The child is the number of splits below the value: indexing by it, rather than branching, avoids
         // mispredicts, since the descent's direction is random from the predictor's point of view.
+        if ((word & 1) != 0)
+        {
+            // A narrow node reads the low 32 bits of the field's lower word: its region fixes every bit above them.
+            ref NarrowNode narrow = ref Unsafe.As<Node, NarrowNode>(ref node);
+            int value = (int)((uint)Unsafe.Add(ref words, word) ^ NarrowNode.Bias);
+            Vector256<int> splits = Vector256.LoadUnsafe(ref Unsafe.As<NarrowNode, int>(ref narrow));
+            uint above = Vector256.GreaterThan(Vector256.Create(value), splits).ExtractMostSignificantBits();
+            return Unsafe.Add(ref Unsafe.AsRef(in narrow.C0), BitOperations.PopCount(above));
+        }
+        ulong hi = Unsafe.Add(ref words, word), lo = Unsafe.Add(ref words, word + 1);
         bool above0 = hi > node.S0Hi | (hi == node.S0Hi & lo > node.S0Lo);
         bool above1 = hi > node.S1Hi | (hi == node.S1Hi & lo > node.S1Lo);
         bool above2 = hi > node.S2Hi | (hi == node.S2Hi & lo > node.S2Lo);
@@ -146,24 +164,33 @@ public sealed partial class AclClassifier : IAclClassifier
     }
 
     /// <summary>Scans the leaf starting at <paramref name="start"/> for the first rule matching and ranking before
-    /// <paramref name="bestRank"/>; returns its entry index (and lowers <paramref name="bestRank"/>) or −1.</summary>
+    /// <paramref name="bestRank"/>, lowering <paramref name="bestRank"/> to its rank. The rank is in the leaf, so a
+    /// rule that cannot win is skipped without reading it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Scan(ref LeafEntry entries, int start, ref ulong words, ref int bestRank)
+    private static void Scan(ref int leaves, ref RuleEntry rules, int start, ref ulong words, ref int bestRank)
     {
         for (int i = start; ; i++)
         {
-            ref LeafEntry entry = ref Unsafe.Add(ref entries, i);
-            if (entry.Rank >= bestRank)
-                return -1;
-            if (entry.Matches(ref words))
+            int code = Unsafe.Add(ref leaves, i);
+            int rank = code & int.MaxValue;
+            if (rank >= bestRank)
+                return;
+            // Ranks below int.MaxValue come from the builder and index the rule array.
+            if (Unsafe.Add(ref rules, rank).Matches(ref words))
             {
-                bestRank = entry.Rank;
-                return i;
+                bestRank = rank;
+                return;
             }
-            if (entry.Last)
-                return -1;
+            if (code < 0)
+                return;
         }
     }
+
+    /// <summary>A leaf's code for <paramref name="rank"/>: the rank, with the top bit set on the leaf's last one.
+    /// An empty leaf holds only <see cref="EmptyLeafCode"/>, whose rank (int.MaxValue) stops any scan.</summary>
+    private static int LeafCode(int rank, bool last) => last ? rank | int.MinValue : rank;
+
+    private const int EmptyLeafCode = -1;
 
     /// <summary>The roots of the two trees a partition's query walks: its own rules and its direction's any-VNI
     /// rules (an any-VNI partition's second tree is empty). A root is a node reference or a leaf.</summary>
@@ -192,15 +219,17 @@ public sealed partial class AclClassifier : IAclClassifier
         private ulong _element;
     }
 
-    /// <summary>An inner node, 64 bytes: three ascending splits (128-bit, as two halves) cut one field into four
-    /// children. A reference to a node is its index shifted left by <see cref="PairBits"/> with the node's pair
-    /// number in the low bits, so the query word can be loaded while the node is; a leaf is referenced by the
-    /// complement of its first entry.</summary>
+    /// <summary>A wide inner node, 64 bytes: three ascending 128-bit splits (as two halves) cut one field into four
+    /// children. A reference to a node is its index shifted left by <see cref="WordBits"/> with, in the low bits, the
+    /// query word the node compares — even (a field's upper word) for a wide node, odd (a field's lower word) for a
+    /// <see cref="NarrowNode"/> — so the word can be loaded while the node is; a leaf is referenced by the complement
+    /// of its first entry.</summary>
+    [StructLayout(LayoutKind.Sequential, Size = 64)]
     private readonly struct Node
     {
         public const int Fanout = 4;
-        public const int PairBits = 4;
-        public const int PairMask = (1 << PairBits) - 1;
+        public const int WordBits = 4;
+        public const int WordMask = (1 << WordBits) - 1;
 
         public readonly ulong S0Hi, S0Lo, S1Hi, S1Lo, S2Hi, S2Lo;
         // C0 to C3 are adjacent: the lookup indexes them by the comparisons' outcome.
@@ -214,16 +243,48 @@ public sealed partial class AclClassifier : IAclClassifier
             (C0, C1, C2, C3) = (children[0], children[1], children[2], children[3]);
         }
 
-        public static int Reference(int index, int pair) => (index << PairBits) | pair;
+        public static int Reference(int index, int word) => (index << WordBits) | word;
     }
 
-    [InlineArray(Node.Fanout - 1)]
+    /// <summary>A narrow inner node, 64 bytes in the same array as <see cref="Node"/>: for a field whose region lies
+    /// inside one aligned block of 2^32 values (ports, protocol, an address range inside one /96 such as all of IPv4),
+    /// seven ascending 32-bit splits cut it into eight children, chosen with one vector compare — half the depth of a
+    /// wide tree over the same rules. Splits are stored biased (xor 2^31) so a signed compare orders them as unsigned;
+    /// the eighth split is the largest value, which no query is above.</summary>
+    [StructLayout(LayoutKind.Sequential, Size = 64)]
+    private readonly struct NarrowNode
+    {
+        public const int Fanout = 8;
+        public const uint Bias = 0x8000_0000u;
+
+        private readonly NarrowSplits _splits;
+        // C0 to C7 are adjacent: the lookup indexes them by the comparison's outcome.
+        public readonly int C0;
+        private readonly int _c1, _c2, _c3, _c4, _c5, _c6, _c7;
+
+        public NarrowNode(in Splits splits, in Children children)
+        {
+            for (int k = 0; k < Fanout - 1; k++)
+                _splits[k] = (int)((uint)splits[k] ^ Bias);
+            _splits[Fanout - 1] = int.MaxValue;
+            (C0, _c1, _c2, _c3) = (children[0], children[1], children[2], children[3]);
+            (_c4, _c5, _c6, _c7) = (children[4], children[5], children[6], children[7]);
+        }
+    }
+
+    [InlineArray(NarrowNode.Fanout)]
+    private struct NarrowSplits
+    {
+        private int _element;
+    }
+
+    [InlineArray(NarrowNode.Fanout - 1)]
     private struct Splits
     {
         private UInt128 _element;
     }
 
-    [InlineArray(Node.Fanout)]
+    [InlineArray(NarrowNode.Fanout)]
     private struct Children
     {
         private int _element;
@@ -241,31 +302,23 @@ public sealed partial class AclClassifier : IAclClassifier
 
     /// <summary>A rule in the form tested at the leaves, one 64-byte cache line: each address a prefix as value and length per
     /// 64-bit half, ports and protocol as (low, span), all tested without a branch per field. Direction and VNI
-    /// are not kept (the partition implies them), nor the rule's id and action (looked up by rank on a match).</summary>
+    /// are not kept (the partition implies them); the rule's id and action are, so a match needs no other load.</summary>
     [StructLayout(LayoutKind.Sequential, Size = 64)]
-    private readonly struct LeafEntry
+    private readonly struct RuleEntry
     {
         private readonly ulong _srcHi, _srcLo, _dstHi, _dstLo;
-        public readonly int Rank;
         private readonly ushort _sportLo, _sportSpan, _dportLo, _dportSpan;
         private readonly byte _protoLo, _protoSpan;
         private readonly byte _srcHiLength, _srcLoLength, _dstHiLength, _dstLoLength;
-        /// <summary>The leaf's last entry.</summary>
-        public readonly bool Last;
+        /// <summary>The rule's action.</summary>
+        public readonly AclAction Action;
+        /// <summary>The rule's id, reported in the match.</summary>
+        public readonly int Id;
 
-        /// <summary>The one entry of a leaf without rules: its rank stops the scan whatever the best so far.</summary>
-        public static LeafEntry Empty => new(rank: int.MaxValue);
-
-        private LeafEntry(int rank)
+        public RuleEntry(in CompiledRule r)
         {
-            Rank = rank;
-            Last = true;
-        }
-
-        public LeafEntry(in CompiledRule r, int rank, bool last)
-        {
-            Rank = rank;
-            Last = last;
+            Action = r.Action;
+            Id = r.Id;
             (_srcHi, _srcLo, _srcHiLength, _srcLoLength) = PrefixOf(r.Lo[AclFields.Source], r.Hi[AclFields.Source]);
             (_dstHi, _dstLo, _dstHiLength, _dstLoLength) = PrefixOf(r.Lo[AclFields.Destination], r.Hi[AclFields.Destination]);
             _sportLo = (ushort)r.Lo[AclFields.SourcePort];

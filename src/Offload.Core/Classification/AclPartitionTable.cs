@@ -7,16 +7,17 @@ namespace Offload.Classification;
 /// <summary>
 /// Maps a query's (lane, VNI) to its ACL partition's value: an open-addressing table with linear probing
 /// over a power-of-two array of (key, value) slots, so a lookup is a multiply, a shift and usually one
-/// compare on one cache line. A lane (below <see cref="Lanes"/>) is what else splits partitions (direction
-/// and protocol class); keys not in the table get the lane's any-VNI value.
+/// compare on one cache line. A lane (below <see cref="Lanes"/>) is what else splits partitions (direction,
+/// protocol class and address family); keys not in the table get the lane's any-VNI value.
 /// </summary>
 internal readonly struct PartitionTable<TValue>
     where TValue : struct
 {
     /// <summary>Number of lanes.</summary>
-    public const int Lanes = 8;
+    public const int Lanes = 16;
+    private const int LaneBits = 4;
 
-    // VNIs fit in 24 bits, so (vni << 3 | lane) never equals the empty marker.
+    // VNIs fit in 24 bits, so (vni << LaneBits | lane) never equals the empty marker.
     private const uint Empty = uint.MaxValue;
 
     private readonly Slot[] _slots;
@@ -73,7 +74,7 @@ internal readonly struct PartitionTable<TValue>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static uint Key(int lane, uint vni) => (vni << 3) | (uint)lane;
+    private static uint Key(int lane, uint vni) => (vni << LaneBits) | (uint)lane;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int Index(uint key) => (int)((key * 0x9E3779B1u) >> _shift);

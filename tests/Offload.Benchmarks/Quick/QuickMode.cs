@@ -75,7 +75,8 @@ internal static class QuickMode
         w.LinearChunk();
         var (tree, linear) = Timing.Compare(w.TreeChunk, w.LinearChunk, AclWorkload.Chunk, 0.3, Rounds);
         double ratio = tree / linear;
-        log.WriteLine($"P6 acl 10k rules: tree {tree / 1e6:F3} M/s, linear (early exit) {linear / 1e6:F4} M/s, ratio {ratio:F1}x, tree build {w.BuildSeconds:F2} s");
+        log.WriteLine($"P6 acl 10k rules: tree {tree / 1e6:F3} M/s, linear (early exit) {linear / 1e6:F4} M/s, ratio {ratio:F1}x, tree build {w.BuildSeconds:F2} s; "
+            + $"{w.Tree.TreeCount} trees, {w.Tree.NodeCount} nodes, {w.Tree.LeafRuleReferences} leaf entries for {w.Tree.ExpandedRuleCount} expanded rules, depth {w.Tree.Depth}, {w.Tree.MemoryBytes / 1024} KiB");
         results.Add(new("P6", tree / 1e6, linear / 1e6, "Mclassifications/s", ratio, 100.0, ratio >= 100,
             "baseline: LinearAclClassifier (rules sorted by precedence, stops at the first match); 10,000 realistic rules, 8,192 queries (half inside a rule, half random)"));
     }
