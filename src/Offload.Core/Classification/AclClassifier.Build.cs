@@ -12,7 +12,7 @@ public sealed partial class AclClassifier
 
     /// <summary>Most copies of its rules a narrow cut may make (sum of its children's rules over its own): past it, a
     /// smaller fanout is tried.</summary>
-    internal static double SpaceFactor = 3;
+    private const int SpaceFactor = 3;
 
     /// <summary>Builds the classifier; throws <see cref="ArgumentException"/> for an invalid rule.</summary>
     /// <param name="rules">The rules; <see cref="AclRule.Id"/> is reported back in matches.</param>
@@ -48,7 +48,7 @@ public sealed partial class AclClassifier
             int lastClass = anyProtocol ? ProtocolClasses - 1 : firstClass;
             // IPv4 queries (both addresses IPv4-mapped) only meet rules whose two prefixes reach into the IPv4 block;
             // the other queries only rules with a prefix reaching outside it.
-            bool v4 = Intersects(r, AclFields.Source, V4First, V4Last) && Intersects(r, AclFields.Destination, V4First, V4Last);
+            bool v4 = InV4Lanes(r);
             bool other = !Within(r, AclFields.Source, V4First, V4Last) || !Within(r, AclFields.Destination, V4First, V4Last);
             for (uint d = (uint)r.Lo[AclFields.Direction]; d <= (uint)r.Hi[AclFields.Direction]; d++)
             {
@@ -101,10 +101,17 @@ public sealed partial class AclClassifier
         var vniRoots = new Dictionary<(int, uint), PartitionRoots>(partitionOf.Count);
         foreach (var (key, p) in partitionOf)
             vniRoots.Add(key, new PartitionRoots(rootOf[p], rootOf[laneOf[p]]));
+        for (int k = 0; k < PrefetchedRules; k++)
+            builder.Leaves.Add(EmptyLeafCode);
         var ruleEntries = new RuleEntry[sorted.Length];
+        var ruleEntriesV4 = new RuleEntryV4[sorted.Length];
         for (int rank = 0; rank < sorted.Length; rank++)
+        {
             ruleEntries[rank] = new RuleEntry(sorted[rank]);
-        return new AclClassifier(mode, rules.Count, sorted.Length, builder.Nodes.ToArray(), builder.Leaves.ToArray(), ruleEntries,
+            if (InV4Lanes(sorted[rank]))
+                ruleEntriesV4[rank] = new RuleEntryV4(sorted[rank]);
+        }
+        return new AclClassifier(mode, rules.Count, sorted.Length, builder.Nodes.ToArray(), builder.Leaves.ToArray(), ruleEntries, ruleEntriesV4,
             new PartitionTable<PartitionRoots>(vniRoots, laneRoots), treeCount, builder.MaxDepthSeen);
     }
 
@@ -141,6 +148,9 @@ public sealed partial class AclClassifier
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Lane(AclDirection direction, int protocolClass, int family) =>
         ((((int)direction * ProtocolClasses) + protocolClass) << 1) | family;
+
+    private static bool InV4Lanes(in CompiledRule r) =>
+        Intersects(r, AclFields.Source, V4First, V4Last) && Intersects(r, AclFields.Destination, V4First, V4Last);
 
     private static bool Intersects(in CompiledRule r, int f, UInt128 lo, UInt128 hi) => r.Lo[f] <= hi && r.Hi[f] >= lo;
 

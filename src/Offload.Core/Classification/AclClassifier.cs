@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using System.Runtime.InteropServices;
 
 using Offload.Packets;
@@ -13,41 +14,52 @@ namespace Offload.Classification;
 /// allocate.
 /// </summary>
 /// <remarks>
-/// <para>Partitions: a query has one direction, one protocol and one VNI, and most rules name all three, so
-/// rules are first split by lane — (direction, protocol class: TCP, UDP, ICMP, other) — and VNI; a rule for
-/// both directions or any protocol goes to every lane it covers, and rules for any VNI to one partition per
-/// lane. A query finds its (lane, VNI) in an open-addressing table whose slot holds the roots of the two trees
-/// it walks: its partition's own and its lane's any-VNI tree.</para>
+/// <para>Partitions: a query has one direction, one protocol, one address family and one VNI, and most rules name
+/// all of them, so rules are first split by lane — (direction, protocol class: TCP, UDP, ICMP, other; family: IPv4
+/// when both addresses are IPv4-mapped, other) — and VNI; a rule for both directions, any protocol, or with a prefix
+/// reaching both into and out of the IPv4 block goes to every lane it covers, and rules for any VNI to one
+/// partition per lane. A query finds its (lane, VNI) in an open-addressing table whose slot holds the roots of the
+/// two trees it walks: its partition's own and its lane's any-VNI tree.</para>
 /// <para>Trees: HyperCuts-style decision trees over the remaining fields (source and destination address as
 /// 128-bit integers, protocol, source and destination port). Every rule is a box of inclusive ranges — a
 /// prefix is the range [first, last], "any" the whole field, a port range itself — so port ranges cost
 /// nothing extra. A rule with port lists is expanded into one box per (source range, destination range)
-/// pair. A node cuts one field at three splits into four children (one 64-byte node per level).</para>
+/// pair. A field whose region spans more than 2^32 values is cut by a wide node (three 128-bit splits, four
+/// children); inside one aligned 2^32 block — ports, protocol, and addresses in IPv4 lanes, whose trees start
+/// from the IPv4 block — by a narrow node (up to seven 32-bit splits, eight children, one vector compare). Either
+/// is one 64-byte line per level.</para>
 /// <para>Build: each node holds the rules that intersect its region, in precedence order. Rules after
 /// the first one that covers the whole region can never win there and are cut. A node with at most
-/// <see cref="LeafSize"/> rules becomes a leaf; otherwise, for each field, the quartiles of the rule
-/// boundaries inside the region are candidate splits, and the field whose largest child is smallest wins.
+/// <see cref="LeafSize"/> rules becomes a leaf; otherwise, for each field, the quantiles of the rule
+/// boundaries inside the region are candidate splits (for a narrow field the widest fanout that copies the
+/// node's rules at most SpaceFactor times), and the field whose largest child is smallest wins.
 /// Rules straddling a split go to both sides (replication); a depth cap and a global budget of rule
 /// references bound the memory, turning nodes into (longer) leaves instead — slower, never wrong.</para>
 /// <para>Lookup: both trees are walked in one loop so that their cache misses overlap; each level picks the
-/// child by counting the splits below the value (no branch to mispredict). Then each leaf's few entries
-/// are tested in precedence order, without a branch per field, until the first that matches or cannot beat
-/// the best so far. Nodes and leaf entries live in two flat arrays of structs: no object per node or leaf.</para>
+/// child by counting the splits below the value (no branch to mispredict). A leaf is a run of rule ranks
+/// (precedence positions) into one array holding each rule once — 64 bytes, and 32 bytes clipped to IPv4 for
+/// the IPv4 lanes — so the hot data stays small (about 1.4 MB for 10,000 rules instead of a copy per leaf).
+/// Both leaves' first rules are prefetched together, then tested in precedence order, without a branch per
+/// field, until the first that matches or cannot beat the best so far (its rank, read from the leaf, decides
+/// before the rule is loaded). Nodes, leaves and rules live in flat arrays of structs: no object per node or
+/// leaf.</para>
 /// </remarks>
 public sealed partial class AclClassifier : IAclClassifier
 {
     /// <summary>A node with this many rules or fewer becomes a leaf.</summary>
-    internal static int LeafSize = 5;
+    internal const int LeafSize = 8;
 
     private readonly CacheAlignedArray<Node> _nodes;
     // Leaves: runs of rule ranks (position in precedence order), the last of a run with the top bit set.
     private readonly CacheAlignedArray<int> _leaves;
     // Each expanded rule once, by rank: leaves share them instead of holding copies, which keeps the hot data small.
     private readonly CacheAlignedArray<RuleEntry> _rules;
+    // The same rules clipped to the IPv4 block in 32 bytes, two to a line, for the IPv4 lanes' scans (most traffic).
+    private readonly CacheAlignedArray<RuleEntryV4> _rulesV4;
     private readonly PartitionTable<PartitionRoots> _partitions;
     private readonly AclMatch _default;
 
-    private AclClassifier(AclMode mode, int ruleCount, int expandedRuleCount, Node[] nodes, int[] leaves, RuleEntry[] rules,
+    private AclClassifier(AclMode mode, int ruleCount, int expandedRuleCount, Node[] nodes, int[] leaves, RuleEntry[] rules, RuleEntryV4[] rulesV4,
         PartitionTable<PartitionRoots> partitions, int treeCount, int depth)
     {
         Mode = mode;
@@ -58,6 +70,7 @@ public sealed partial class AclClassifier : IAclClassifier
         NodeCount = nodes.Length;
         _leaves = new CacheAlignedArray<int>(leaves);
         _rules = new CacheAlignedArray<RuleEntry>(rules);
+        _rulesV4 = new CacheAlignedArray<RuleEntryV4>(rulesV4);
         _partitions = partitions;
         TreeCount = treeCount;
         Depth = depth;
@@ -80,14 +93,14 @@ public sealed partial class AclClassifier : IAclClassifier
     internal int NodeCount { get; }
 
     /// <summary>Leaf entries of all trees (replication measure).</summary>
-    internal int LeafRuleReferences => _leaves.Length;
+    internal int LeafRuleReferences => _leaves.Length - PrefetchedRules;
 
     /// <summary>Deepest leaf of any tree.</summary>
     internal int Depth { get; }
 
     /// <summary>Bytes held by the lookup structure's arrays (nodes, leaves, rules, partition table).</summary>
     internal long MemoryBytes =>
-        _nodes.MemoryBytes + _leaves.MemoryBytes + _rules.MemoryBytes
+        _nodes.MemoryBytes + _leaves.MemoryBytes + _rules.MemoryBytes + _rulesV4.MemoryBytes
         + _partitions.MemoryBytes;
 
     /// <inheritdoc/>
@@ -126,15 +139,45 @@ public sealed partial class AclClassifier : IAclClassifier
         }
 
         ref int leaves = ref _leaves.First;
-        ref RuleEntry rules = ref _rules.First;
         int bestRank = int.MaxValue;
+        // Both leaves' first rules are fetched at once rather than one scan step after the other. Codes past a leaf's
+        // end belong to the next leaf (the array ends with padding) and prefetching a rule never faults.
+        if (Sse.IsSupported)
+        {
+            if (v4)
+                PrefetchLeafRules(ref leaves, ref _rulesV4.First, ~a, ~b);
+            else
+                PrefetchLeafRules(ref leaves, ref _rules.First, ~a, ~b);
+        }
+        // The answer is on the matching rule's line, already read: no further dependent load.
+        if (v4)
+        {
+            ref RuleEntryV4 rulesV4 = ref _rulesV4.First;
+            uint srcV4 = (uint)src.Lo, dstV4 = (uint)dst.Lo;
+            ScanV4(ref leaves, ref rulesV4, ~a, srcV4, dstV4, ref words, ref bestRank);
+            ScanV4(ref leaves, ref rulesV4, ~b, srcV4, dstV4, ref words, ref bestRank);
+            if (bestRank == int.MaxValue)
+                return _default;
+            ref RuleEntryV4 winnerV4 = ref Unsafe.Add(ref rulesV4, bestRank);
+            return new AclMatch(winnerV4.Action, winnerV4.Id);
+        }
+        ref RuleEntry rules = ref _rules.First;
         Scan(ref leaves, ref rules, ~a, ref words, ref bestRank);
         Scan(ref leaves, ref rules, ~b, ref words, ref bestRank);
         if (bestRank == int.MaxValue)
             return _default;
-        // The answer is on the matching rule's line, already read: no further dependent load.
         ref RuleEntry winner = ref Unsafe.Add(ref rules, bestRank);
         return new AclMatch(winner.Action, winner.Id);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void PrefetchLeafRules<T>(ref int leaves, ref T rules, int leafA, int leafB)
+    {
+        for (int k = 0; k < PrefetchedRules; k++)
+        {
+            Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref rules, Unsafe.Add(ref leaves, leafA + k) & int.MaxValue)));
+            Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref rules, Unsafe.Add(ref leaves, leafB + k) & int.MaxValue)));
+        }
     }
 
     /// <summary>One level down: the child reference of node <paramref name="reference"/> the query falls in.</summary>
@@ -186,11 +229,35 @@ public sealed partial class AclClassifier : IAclClassifier
         }
     }
 
+    /// <summary><see cref="Scan"/> for an IPv4 query over an IPv4 lane's leaf (every rule there reaches into the
+    /// IPv4 block, so its clipped form decides).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ScanV4(ref int leaves, ref RuleEntryV4 rules, int start, uint src, uint dst, ref ulong words, ref int bestRank)
+    {
+        for (int i = start; ; i++)
+        {
+            int code = Unsafe.Add(ref leaves, i);
+            int rank = code & int.MaxValue;
+            if (rank >= bestRank)
+                return;
+            if (Unsafe.Add(ref rules, rank).Matches(src, dst, ref words))
+            {
+                bestRank = rank;
+                return;
+            }
+            if (code < 0)
+                return;
+        }
+    }
+
     /// <summary>A leaf's code for <paramref name="rank"/>: the rank, with the top bit set on the leaf's last one.
     /// An empty leaf holds only <see cref="EmptyLeafCode"/>, whose rank (int.MaxValue) stops any scan.</summary>
     private static int LeafCode(int rank, bool last) => last ? rank | int.MinValue : rank;
 
     private const int EmptyLeafCode = -1;
+
+    /// <summary>Rules of each leaf prefetched before the scan; the leaf array ends with this many empty codes.</summary>
+    internal const int PrefetchedRules = 4;
 
     /// <summary>The roots of the two trees a partition's query walks: its own rules and its direction's any-VNI
     /// rules (an any-VNI partition's second tree is empty). A root is a node reference or a leaf.</summary>
@@ -298,6 +365,53 @@ public sealed partial class AclClassifier : IAclClassifier
         public int Priority;
         public int Id;
         public AclAction Action;
+    }
+
+    /// <summary>A rule's IPv4 part in 32 bytes: each address prefix clipped to the IPv4 block (where it is again a
+    /// prefix, or the whole block) as a 32-bit value and mask, ports and protocol as (low, span). Only meaningful for
+    /// rules in IPv4 lanes, which are exactly those whose two prefixes reach into the block.</summary>
+    [StructLayout(LayoutKind.Sequential, Size = 32)]
+    private readonly struct RuleEntryV4
+    {
+        private readonly uint _src, _srcMask, _dst, _dstMask;
+        private readonly ushort _sportLo, _sportSpan, _dportLo, _dportSpan;
+        private readonly byte _protoLo, _protoSpan;
+        /// <summary>The rule's action.</summary>
+        public readonly AclAction Action;
+        /// <summary>The rule's id, reported in the match.</summary>
+        public readonly int Id;
+
+        public RuleEntryV4(in CompiledRule r)
+        {
+            Action = r.Action;
+            Id = r.Id;
+            (_src, _srcMask) = Clip(r.Lo[AclFields.Source], r.Hi[AclFields.Source]);
+            (_dst, _dstMask) = Clip(r.Lo[AclFields.Destination], r.Hi[AclFields.Destination]);
+            _sportLo = (ushort)r.Lo[AclFields.SourcePort];
+            _sportSpan = (ushort)(r.Hi[AclFields.SourcePort] - r.Lo[AclFields.SourcePort]);
+            _dportLo = (ushort)r.Lo[AclFields.DestinationPort];
+            _dportSpan = (ushort)(r.Hi[AclFields.DestinationPort] - r.Lo[AclFields.DestinationPort]);
+            _protoLo = (byte)r.Lo[AclFields.Protocol];
+            _protoSpan = (byte)(r.Hi[AclFields.Protocol] - r.Lo[AclFields.Protocol]);
+        }
+
+        /// <summary>The part of prefix [first, last] inside the IPv4 block as (address, mask); called only for prefixes that
+        /// reach into the block.</summary>
+        private static (uint Value, uint Mask) Clip(UInt128 first, UInt128 last)
+        {
+            UInt128 lo = UInt128.Max(first, V4First), hi = UInt128.Min(last, V4Last);
+            // A prefix either holds the block or lies inside it, so the clipped range is again a prefix.
+            int hostBits = 128 - (int)UInt128.LeadingZeroCount(hi - lo);
+            uint mask = hostBits >= 32 ? 0u : uint.MaxValue << hostBits;
+            return ((uint)lo, mask);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool Matches(uint src, uint dst, ref ulong w) =>
+            ((((src ^ _src) & _srcMask) | ((dst ^ _dst) & _dstMask)) == 0)
+            & ((uint)Unsafe.Add(ref w, Word.DestinationPort + 1) - _dportLo <= _dportSpan)
+            & ((uint)Unsafe.Add(ref w, Word.SourcePort + 1) - _sportLo <= _sportSpan)
+            & ((uint)Unsafe.Add(ref w, Word.Protocol + 1) - _protoLo <= _protoSpan);
     }
 
     /// <summary>A rule in the form tested at the leaves, one 64-byte cache line: each address a prefix as value and length per

@@ -114,6 +114,26 @@ public class AclClassifierPartitionTests
         Classify(query, rule).IsDefault.Should().Be(!matches);
     }
 
+    [Theory]
+    [InlineData("::/64", "10.0.0.0/8", "10.1.2.3", "10.9.9.9", true)]
+    [InlineData("::/64", "10.0.0.0/8", "::1", "10.9.9.9", true)]
+    [InlineData("0.0.0.0/0", "10.0.0.0/8", "fd00::1", "10.9.9.9", false)]
+    [InlineData("10.0.0.0/8", "any", "10.1.2.3", "fd00::1", true)]
+    [InlineData("10.0.0.0/8", "10.0.0.0/8", "10.1.2.3", "fd00::1", false)]
+    [InlineData("fd00::/16", "any", "10.1.2.3", "10.9.9.9", false)]
+    [InlineData("10.1.2.3", "10.0.0.0/31", "10.1.2.3", "10.0.0.1", true)]
+    [InlineData("10.1.2.3", "10.0.0.0/31", "10.1.2.3", "10.0.0.2", false)]
+    public void Classify_AddressFamilyLanes_RuleReachesEveryQueryItsPrefixesCover(string source, string destination,
+        string srcIp, string dstIp, bool matches)
+    {
+        // IPv4 queries (both addresses IPv4-mapped) walk the IPv4 lanes, whose rules are clipped to the IPv4 block;
+        // every other query, mixed families included, walks the other lanes.
+        var rule = Rule(0, 1, AclAction.Deny, vni: 9) with { Source = AclPrefix.Parse(source), Destination = AclPrefix.Parse(destination) };
+        var query = new AclQuery(AclDirection.Ingress, 9, NetAddress.Parse(srcIp), NetAddress.Parse(dstIp), IpProtocol.Tcp, 1, 2);
+        Classify(query, rule, Rule(1, 0, AclAction.Allow) with { Source = AclPrefix.Parse("fe80::/16") })
+            .Should().Be(matches ? new AclMatch(AclAction.Deny, 0) : AclMatch.DefaultFor(AclMode.DenyList));
+    }
+
     [Fact]
     public void Classify_ManyVnisProtocolsAndDirections_AgreesWithLinearReference()
     {
