@@ -90,9 +90,9 @@ public sealed unsafe class FlowTable<TValue> : IDisposable
         nuint counterBytes = (nuint)sizeof(FlowCounters) * (nuint)capacity;
         nuint freeBytes = sizeof(int) * (nuint)capacity;
         // Records and counters are initialised lazily (below _highWater), so untouched capacity costs no pages.
-        _records = (byte*)NativeMemory.AlignedAlloc(recordBytes, 64);
-        _counters = (FlowCounters*)NativeMemory.AlignedAlloc(counterBytes, 64);
-        _freeList = (int*)NativeMemory.AlignedAlloc(freeBytes, 64);
+        _records = (byte*)TableMemory.Allocate(recordBytes);
+        _counters = (FlowCounters*)TableMemory.Allocate(counterBytes);
+        _freeList = (int*)TableMemory.Allocate(freeBytes);
         _index = (nint)AllocateIndex();
         _allocatedBytes = (long)(recordBytes + counterBytes + freeBytes + IndexBytes);
         GC.AddMemoryPressure(_allocatedBytes);
@@ -662,7 +662,7 @@ public sealed unsafe class FlowTable<TValue> : IDisposable
         ulong* old = (ulong*)_index;
         Volatile.Write(ref _index, (nint)fresh);
         _gate.WaitForReadersOfPreviousIndex();
-        NativeMemory.AlignedFree(old);
+        TableMemory.Free(old);
         Volatile.Write(ref _rebuilds, _rebuilds + 1);
     }
 
@@ -681,7 +681,7 @@ public sealed unsafe class FlowTable<TValue> : IDisposable
 
     private ulong* AllocateIndex()
     {
-        var index = (ulong*)NativeMemory.AlignedAlloc(IndexBytes, 64);
+        var index = (ulong*)TableMemory.Allocate(IndexBytes);
         NativeMemory.Clear(index, IndexBytes);
         return index;
     }
@@ -710,10 +710,10 @@ public sealed unsafe class FlowTable<TValue> : IDisposable
     {
         if (_records == null)
             return;
-        NativeMemory.AlignedFree(_records);
-        NativeMemory.AlignedFree(_counters);
-        NativeMemory.AlignedFree(_freeList);
-        NativeMemory.AlignedFree((void*)_index);
+        TableMemory.Free(_records);
+        TableMemory.Free(_counters);
+        TableMemory.Free(_freeList);
+        TableMemory.Free((void*)_index);
         _records = null;
         _counters = null;
         _freeList = null;
