@@ -158,16 +158,14 @@ public sealed partial class AclClassifier : IAclClassifier
             ScanV4(ref leaves, ref rulesV4, ~b, srcV4, dstV4, ref words, ref bestRank);
             if (bestRank == int.MaxValue)
                 return _default;
-            ref RuleEntryV4 winnerV4 = ref Unsafe.Add(ref rulesV4, bestRank);
-            return new AclMatch(winnerV4.Action, winnerV4.Id);
+            return Unsafe.Add(ref rulesV4, bestRank).Match;
         }
         ref RuleEntry rules = ref _rules.First;
         Scan(ref leaves, ref rules, ~a, ref words, ref bestRank);
         Scan(ref leaves, ref rules, ~b, ref words, ref bestRank);
         if (bestRank == int.MaxValue)
             return _default;
-        ref RuleEntry winner = ref Unsafe.Add(ref rules, bestRank);
-        return new AclMatch(winner.Action, winner.Id);
+        return Unsafe.Add(ref rules, bestRank).Match;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -368,25 +366,22 @@ public sealed partial class AclClassifier : IAclClassifier
     }
 
     /// <summary>A rule's IPv4 part in 32 bytes: each address prefix clipped to the IPv4 block (where it is again a
-    /// prefix, or the whole block) as a 32-bit value and mask, ports and protocol as (low, span). Only meaningful for
+    /// prefix, or the whole block) as a 32-bit value and length, ports and protocol as (low, span), and the answer. Only meaningful for
     /// rules in IPv4 lanes, which are exactly those whose two prefixes reach into the block.</summary>
     [StructLayout(LayoutKind.Sequential, Size = 32)]
     private readonly struct RuleEntryV4
     {
-        private readonly uint _src, _srcMask, _dst, _dstMask;
+        private readonly uint _src, _dst;
         private readonly ushort _sportLo, _sportSpan, _dportLo, _dportSpan;
-        private readonly byte _protoLo, _protoSpan;
-        /// <summary>The rule's action.</summary>
-        public readonly AclAction Action;
-        /// <summary>The rule's id, reported in the match.</summary>
-        public readonly int Id;
+        /// <summary>The rule's answer, stored whole so that returning it is one 8-byte load.</summary>
+        public readonly AclMatch Match;
+        private readonly byte _srcLength, _dstLength, _protoLo, _protoSpan;
 
         public RuleEntryV4(in CompiledRule r)
         {
-            Action = r.Action;
-            Id = r.Id;
-            (_src, _srcMask) = Clip(r.Lo[AclFields.Source], r.Hi[AclFields.Source]);
-            (_dst, _dstMask) = Clip(r.Lo[AclFields.Destination], r.Hi[AclFields.Destination]);
+            Match = new AclMatch(r.Action, r.Id);
+            (_src, _srcLength) = Clip(r.Lo[AclFields.Source], r.Hi[AclFields.Source]);
+            (_dst, _dstLength) = Clip(r.Lo[AclFields.Destination], r.Hi[AclFields.Destination]);
             _sportLo = (ushort)r.Lo[AclFields.SourcePort];
             _sportSpan = (ushort)(r.Hi[AclFields.SourcePort] - r.Lo[AclFields.SourcePort]);
             _dportLo = (ushort)r.Lo[AclFields.DestinationPort];
@@ -395,20 +390,24 @@ public sealed partial class AclClassifier : IAclClassifier
             _protoSpan = (byte)(r.Hi[AclFields.Protocol] - r.Lo[AclFields.Protocol]);
         }
 
-        /// <summary>The part of prefix [first, last] inside the IPv4 block as (address, mask); called only for prefixes that
-        /// reach into the block.</summary>
-        private static (uint Value, uint Mask) Clip(UInt128 first, UInt128 last)
+        /// <summary>The part of prefix [first, last] inside the IPv4 block as (address, prefix length 0..32); called only
+        /// for prefixes that reach into the block.</summary>
+        private static (uint Value, byte Length) Clip(UInt128 first, UInt128 last)
         {
             UInt128 lo = UInt128.Max(first, V4First), hi = UInt128.Min(last, V4Last);
             // A prefix either holds the block or lies inside it, so the clipped range is again a prefix.
             int hostBits = 128 - (int)UInt128.LeadingZeroCount(hi - lo);
-            uint mask = hostBits >= 32 ? 0u : uint.MaxValue << hostBits;
-            return ((uint)lo, mask);
+            return ((uint)lo, (byte)(32 - hostBits));
         }
+
+        /// <summary>The mask of an IPv4 prefix of <paramref name="length"/> (0..32) bits: a 64-bit shift, since a 32-bit
+        /// shift by 32 would not clear the word.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static uint Mask(byte length) => (uint)((ulong)uint.MaxValue << (32 - length));
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public bool Matches(uint src, uint dst, ref ulong w) =>
-            ((((src ^ _src) & _srcMask) | ((dst ^ _dst) & _dstMask)) == 0)
+            ((((src ^ _src) & Mask(_srcLength)) | ((dst ^ _dst) & Mask(_dstLength))) == 0)
             & ((uint)Unsafe.Add(ref w, Word.DestinationPort + 1) - _dportLo <= _dportSpan)
             & ((uint)Unsafe.Add(ref w, Word.SourcePort + 1) - _sportLo <= _sportSpan)
             & ((uint)Unsafe.Add(ref w, Word.Protocol + 1) - _protoLo <= _protoSpan);
@@ -424,15 +423,12 @@ public sealed partial class AclClassifier : IAclClassifier
         private readonly ushort _sportLo, _sportSpan, _dportLo, _dportSpan;
         private readonly byte _protoLo, _protoSpan;
         private readonly byte _srcHiLength, _srcLoLength, _dstHiLength, _dstLoLength;
-        /// <summary>The rule's action.</summary>
-        public readonly AclAction Action;
-        /// <summary>The rule's id, reported in the match.</summary>
-        public readonly int Id;
+        /// <summary>The rule's answer, stored whole so that returning it is one 8-byte load.</summary>
+        public readonly AclMatch Match;
 
         public RuleEntry(in CompiledRule r)
         {
-            Action = r.Action;
-            Id = r.Id;
+            Match = new AclMatch(r.Action, r.Id);
             (_srcHi, _srcLo, _srcHiLength, _srcLoLength) = PrefixOf(r.Lo[AclFields.Source], r.Hi[AclFields.Source]);
             (_dstHi, _dstLo, _dstHiLength, _dstLoLength) = PrefixOf(r.Lo[AclFields.Destination], r.Hi[AclFields.Destination]);
             _sportLo = (ushort)r.Lo[AclFields.SourcePort];
