@@ -70,6 +70,7 @@ public sealed class DocaBackendFactory : IOffloadBackendFactory
         var device = new DocaBackend(new DocaBackendOptions
         {
             Ports = ports, MaxFlows = _options.MaxFlows, QueueDepth = _options.QueueDepth, Queues = _options.Queues,
+            ConnectionTracking = _options.ConnectionTracking,
         });
         if (!_options.SoftwareFallback)
             return device;

@@ -14,6 +14,9 @@ public sealed class DocaHostingOptions
     /// <summary>DOCA pipe queues. Default 1.</summary>
     public ushort Queues { get; set; } = 1;
 
+    /// <summary>Offload connections as DOCA Flow CT entries (<see cref="DocaBackendOptions.ConnectionTracking"/>). Default false.</summary>
+    public bool ConnectionTracking { get; set; }
+
     /// <summary>
     /// Serve every flow in software first and offload it after (<see cref="ResilientOffloadBackend"/>), so a device
     /// failure, a full table or an unsupported action never loses a connection. Default true; false gives the bare

@@ -65,10 +65,11 @@ public sealed class DeviceDatapathTests : IDisposable, IFrameSink
 
     void IFrameSink.OnFrame(in FrameResult result, ReadOnlySpan<byte> frame) => _results.Add(result);
 
-    private DocaBackend Device() => new(new DocaBackendOptions
+    private DocaBackend Device(bool connectionTracking = false) => new(new DocaBackendOptions
     {
         Ports = [new DocaIngressPort(PortRegistry.Uplink), new DocaIngressPort(_vm1, 100), new DocaIngressPort(_vm2, 100)],
         MaxFlows = 1024,
+        ConnectionTracking = connectionTracking,
     });
 
     private Offload.Datapath.Datapath Start(FlowBackend backend)
@@ -114,10 +115,12 @@ public sealed class DeviceDatapathTests : IDisposable, IFrameSink
         done().Should().BeTrue();
     }
 
-    [Fact]
-    public void Datapath_ResilientDoca_FirstPacketSlowLaterPacketsForwardedByTheDeviceConntrackKeptAliveThenAgedOut()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Datapath_ResilientDoca_FirstPacketSlowLaterPacketsForwardedByTheDeviceConntrackKeptAliveThenAgedOut(bool flowCt)
     {
-        var backend = new ResilientOffloadBackend(Device(), new SoftwareBackend(new SoftwareBackendOptions { Capacity = 1024 }, _time),
+        var backend = new ResilientOffloadBackend(Device(flowCt), new SoftwareBackend(new SoftwareBackendOptions { Capacity = 1024 }, _time),
             new ResilientOffloadOptions(), _time);
         var datapath = Start(backend);
         datapath.Backend.Should().BeSameAs(backend.Software, "the device's misses are looked up in the software part");
@@ -131,6 +134,7 @@ public sealed class DeviceDatapathTests : IDisposable, IFrameSink
         PollUntil(() => backend.Hardware.IsInstalled(Original) && backend.Hardware.IsInstalled(reply));
         datapath.Conntrack.TryLookup(Original, out var id, out _).Should().BeTrue();
         backend.Software.Count.Should().Be(0, "both directions moved to the device");
+        backend.Hardware.ConnectionCount.Should().Be(flowCt ? 1 : 0, "with Flow CT both directions are one CT entry");
 
         int seen = _results.Count;
         for (int t = 0; t < 100; t++)
@@ -156,14 +160,17 @@ public sealed class DeviceDatapathTests : IDisposable, IFrameSink
         EmulatorControl.Inject(_vm1, Request, out _, out _).Should().Be(EmulatorControl.PacketMiss, "both directions left the device");
     }
 
-    [Fact]
-    public void Datapath_DocaBackendAlone_DeviceForwardsAndExpiryRemovesBothFlows()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Datapath_DocaBackendAlone_DeviceForwardsAndExpiryRemovesBothFlows(bool flowCt)
     {
-        var device = Device();
+        var device = Device(flowCt);
         var datapath = Start(device);
 
         Send(_vm1, Request).Path.Should().Be(PacketPath.Slow);
         PollUntil(() => device.Count == 2);
+        device.ConnectionCount.Should().Be(flowCt ? 1 : 0);
         datapath.Backend.Count.Should().Be(0, "no flow is served in this process");
 
         EmulatorControl.Inject(_vm1, Request, out _, out ushort outPort).Should().Be(EmulatorControl.PacketPort);

@@ -65,12 +65,17 @@ public sealed class DocaHostingTests : IDisposable
     [InlineData(OffloadBackendKind.Auto)]
     public void AddDoca_DocaPresent_RuntimeStartsOnTheDocaBackendWithEveryLocalPortAndTheUplink(OffloadBackendKind kind)
     {
-        var runtime = Build(kind, b => b.AddDoca(o => o.MaxFlows = 512));
+        var runtime = Build(kind, b => b.AddDoca(o =>
+        {
+            o.MaxFlows = 512;
+            o.ConnectionTracking = true;
+        }));
 
         runtime.Start();
 
         var backend = runtime.HardwareBackend.Should().BeOfType<ResilientOffloadBackend>().Subject;
         runtime.BackendName.Should().Be(backend.Name);
+        backend.Hardware.Capabilities.SupportsConntrack.Should().BeTrue();
         backend.Hardware.Capabilities.MaxFlows.Should().Be(512);
         var action = new FlowAction(ActionProgram.CreateBuilder().Output(1).Build());
         foreach (string port in new[] { "vm1", "vm2" })
