@@ -71,7 +71,7 @@ public sealed partial class Datapath
                 {
                     bool original = completion.Key.Equals(info.Original);
                     Submit(FlowOperation.Update(completion.Key, original ? record.OriginalAction : record.ReplyAction, id,
-                        original ? ConnDirection.Original : ConnDirection.Reply, cookie: completion.Cookie));
+                        original ? ConnDirection.Original : ConnDirection.Reply, DeviceIdleTimeout(in info), completion.Cookie));
                 }
                 return;
             }
