@@ -160,6 +160,53 @@ public sealed class DeviceDatapathTests : IDisposable, IFrameSink
         EmulatorControl.Inject(_vm1, Request, out _, out _).Should().Be(EmulatorControl.PacketMiss, "both directions left the device");
     }
 
+    [Fact]
+    public void Datapath_DeviceFailsAndRecovers_ConnectionServedBySoftwareMeanwhileThenByTheDeviceAgainAndNeverExpires()
+    {
+        var backend = new ResilientOffloadBackend(Device(), new SoftwareBackend(new SoftwareBackendOptions { Capacity = 1024 }, _time),
+            new ResilientOffloadOptions(), _time);
+        var datapath = Start(backend);
+        Send(_vm1, Request);
+        PollUntil(() => backend.Hardware.IsInstalled(Original));
+        datapath.Conntrack.TryLookup(Original, out var id, out _).Should().BeTrue();
+        for (int t = 0; t < 20; t++)
+        {
+            if (t % 5 == 0)
+                EmulatorControl.Inject(_vm1, Request, out _, out _).Should().Be(EmulatorControl.PacketPort);
+            Tick();
+        }
+
+        // The whole device dies (every port of it): what it held is lost.
+        foreach (ushort port in new[] { PortRegistry.Uplink, _vm1, _vm2 })
+            EmulatorControl.SetDeviceFatal(port, true);
+        datapath.Poll();
+        backend.Hardware.Health.Should().Be(BackendHealth.Failed);
+        backend.GetPlacement(Original, out var placement).Should().BeTrue();
+        placement.Placement.Should().Be(FlowPlacement.Software);
+        for (int t = 0; t < 20; t++)
+        {
+            if (t % 5 == 0)
+                Send(_vm1, Request).Path.Should().Be(PacketPath.Fast, "the device's flows are served by the software part meanwhile");
+            Tick();
+        }
+
+        foreach (ushort port in new[] { PortRegistry.Uplink, _vm1, _vm2 })
+            EmulatorControl.SetDeviceFatal(port, false);
+        for (int t = 0; t < 10 && !backend.Hardware.IsInstalled(Original); t++)
+            Tick();
+        backend.GetPlacement(Original, out placement);
+        backend.Hardware.IsInstalled(Original).Should().BeTrue($"re-offloaded once the device answers again ({placement}, {backend.Hardware.Health}, {backend.BreakerState})");
+        for (int t = 0; t < 60; t++)
+        {
+            if (t % 5 == 0)
+                EmulatorControl.Inject(_vm1, Request, out _, out _).Should().Be(EmulatorControl.PacketPort);
+            Tick();
+        }
+
+        datapath.Conntrack.Contains(id).Should().BeTrue("device, software, device again: 100 s of traffic on a 30 s connection");
+        datapath.DeviceAgedConnections.Should().Be(0);
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
