@@ -8,17 +8,20 @@ namespace Offload.Doca.Backends;
 
 // Flow CT: the two flows of a connection (the datapath adds them one after the other, with the same connection id
 // and opposite directions) become one CT entry holding both directions. The first add waits for its partner until
-// the next poll; one left alone then goes in as a plain entry. Each caller operation still gets its own completion:
+// the next poll (a few more when the device pushed the partner back); one left alone then goes in as a plain entry. Each caller operation still gets its own completion:
 // an add answers when the CT entry is installed, removing one direction sends that direction's packets to the
 // host (a CT update) and removing the second removes the entry.
 public sealed partial class DocaBackend
 {
     private const long CtCookieTag = 1L << 62;
 
+    // Polls a flow waits for a partner the device pushed back before it goes in alone.
+    private const int MaxHalfPolls = 64;
+
     private readonly DocaPipe? _ctPipe;
     private readonly Queue<CtPending>[] _ctFifos;
     private readonly Dictionary<FlowKey, int> _connOf = new();
-    private readonly Dictionary<ConnectionId, FlowOperation> _halves = new();
+    private readonly Dictionary<ConnectionId, Half> _halves = new();
     private readonly List<(int Conn, DocaEntry Entry)> _ctReleases = new();
     private readonly Stack<int> _freeConns = new();
     private CtConn[] _conns = new CtConn[64];
@@ -79,13 +82,14 @@ public sealed partial class DocaBackend
             };
             return true;
         }
-        if (!op.Connection.IsNone && _halves.TryGetValue(op.Connection, out FlowOperation half) && half.Key.Equals(op.Key))
+        if (!op.Connection.IsNone && _halves.TryGetValue(op.Connection, out Half waiting) && waiting.Op.Key.Equals(op.Key))
         {
+            FlowOperation half = waiting.Op;
             // An operation on a flow still waiting for its partner: it goes in as a plain entry first.
             _halves.Remove(op.Connection);
             if (SubmitAdd(half) == SubmitStatus.QueueFull)
             {
-                _halves.Add(op.Connection, half);
+                _halves.Add(op.Connection, waiting);
                 status = SubmitStatus.QueueFull;
                 return true;
             }
@@ -93,24 +97,28 @@ public sealed partial class DocaBackend
         }
         if (op.Kind != FlowOperationKind.Add || !Eligible(op))
             return false;
-        if (!_halves.TryGetValue(op.Connection, out half))
+        if (!_halves.TryGetValue(op.Connection, out waiting))
         {
             if (_slotOf.ContainsKey(op.Key))
                 return false;
-            _halves.Add(op.Connection, op);
+            _halves.Add(op.Connection, new Half(op, 0, PartnerPushedBack: false));
             return true; // completes with the CT entry, or as a plain entry at the next poll
         }
-        if (half.Direction == op.Direction || _slotOf.ContainsKey(op.Key))
+        FlowOperation first = waiting.Op;
+        if (first.Direction == op.Direction || _slotOf.ContainsKey(op.Key))
             return false;
         _halves.Remove(op.Connection);
-        status = AddConnection(op.Direction == ConnDirection.Original ? op : half, op.Direction == ConnDirection.Original ? half : op, out bool fallback);
+        status = AddConnection(op.Direction == ConnDirection.Original ? op : first, op.Direction == ConnDirection.Original ? first : op, out bool fallback);
         if (status == SubmitStatus.QueueFull)
-            _halves.Add(op.Connection, half);
+        {
+            // The caller submits the partner again once there is room: the first waits for it a while longer.
+            _halves.Add(op.Connection, waiting with { PartnerPushedBack = true });
+        }
         else if (fallback)
         {
             // The CT table would not take it (full, a tuple already there): both flows as plain entries.
-            if (SubmitAdd(half) == SubmitStatus.QueueFull)
-                _halves.Add(op.Connection, half with { Connection = ConnectionId.None });
+            if (SubmitAdd(first) == SubmitStatus.QueueFull)
+                _halves.Add(op.Connection, new Half(first with { Connection = ConnectionId.None }, MaxHalfPolls, PartnerPushedBack: false));
             return false;
         }
         return true;
@@ -234,8 +242,13 @@ public sealed partial class DocaBackend
             return;
         foreach (ConnectionId id in new List<ConnectionId>(_halves.Keys))
         {
-            FlowOperation half = _halves[id];
-            if (SubmitAdd(half) == SubmitStatus.QueueFull)
+            Half waiting = _halves[id];
+            if (waiting.PartnerPushedBack && waiting.Polls < MaxHalfPolls)
+            {
+                _halves[id] = waiting with { Polls = waiting.Polls + 1 };
+                continue;
+            }
+            if (SubmitAdd(waiting.Op) == SubmitStatus.QueueFull)
                 return; // the rest next poll
             _halves.Remove(id);
         }
@@ -405,8 +418,8 @@ public sealed partial class DocaBackend
                 }
             }
         }
-        foreach (FlowOperation half in _halves.Values)
-            Fail(FlowOperationKind.Add, half.Key, half.Cookie, rc, "device failed before the flow was submitted: " + reason);
+        foreach (Half half in _halves.Values)
+            Fail(FlowOperationKind.Add, half.Op.Key, half.Op.Cookie, rc, "device failed before the flow was submitted: " + reason);
         _halves.Clear();
         _connOf.Clear();
         _ctReleases.Clear();
@@ -434,6 +447,9 @@ public sealed partial class DocaBackend
         public bool Removing;
         public byte Gone; // directions removed by the caller: 1 origin, 2 reply
     }
+
+    // A connection's first flow, waiting for the second.
+    private readonly record struct Half(FlowOperation Op, int Polls, bool PartnerPushedBack);
 
     // Dirs: which directions the operation answers for (1 origin, 2 reply, 3 both); for a one-direction operation
     // both cookies are that operation's.

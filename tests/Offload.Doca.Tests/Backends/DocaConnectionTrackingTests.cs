@@ -250,4 +250,85 @@ public sealed class DocaConnectionTrackingTests : IDisposable
         AddConnection(backend);
         InjectReply(out _, out _).Should().Be(EmulatorControl.PacketPort);
     }
+    private static (FlowKey Origin, FlowKey Reply) Pair(int i) =>
+        (new FlowKey(NetAddress.FromV4(Vm), (ushort)(3000 + i), NetAddress.FromV4(Dns), 53, IpProtocol.Udp, VmPort, 7),
+         new FlowKey(NetAddress.FromV4(Dns), 53, NetAddress.FromV4(Public), (ushort)(30000 + i), IpProtocol.Udp, Uplink, 0));
+
+    // Submits every operation honouring back-pressure and returns every answer, keyed by cookie.
+    private Dictionary<long, FlowCompletion> Run(DocaBackend backend, IReadOnlyList<FlowOperation> ops)
+    {
+        var answers = new Dictionary<long, FlowCompletion>();
+        int next = 0;
+        for (int round = 0; round < 10_000 && (next < ops.Count || answers.Count < ops.Count); round++)
+        {
+            while (next < ops.Count && backend.TrySubmit(ops[next]) == SubmitStatus.Accepted)
+                next++;
+            int n = backend.PollCompletions(_buffer);
+            for (int i = 0; i < n; i++)
+            {
+                if (_buffer[i].Status != FlowCompletionStatus.Aged)
+                    answers.TryAdd(_buffer[i].Cookie, _buffer[i]).Should().BeTrue("one answer per operation");
+            }
+        }
+        answers.Should().HaveCount(ops.Count, "every operation is answered exactly once");
+        return answers;
+    }
+
+    [Theory]
+    [InlineData(0u)]
+    [InlineData(3u)]
+    public void ApplyMany_SmallQueuesAndCompletionErrors_EveryOperationAnsweredOnceAndWhatSucceededForwards(uint errorEveryNth)
+    {
+        using var backend = new DocaBackend(new DocaBackendOptions
+        {
+            Ports = [new DocaIngressPort(Uplink), new DocaIngressPort(VmPort, NetworkVni: 7)],
+            MaxFlows = 256, QueueDepth = 4, ConnectionTracking = true, ConnectionTrackingEntries = 64,
+        });
+        EmulatorControl.SetCompletionErrors(errorEveryNth, 0, 1);
+        var adds = new List<FlowOperation>();
+        for (int i = 0; i < 40; i++)
+        {
+            var (o, r) = Pair(i);
+            var id = new ConnectionId(200 + i, 1);
+            adds.Add(FlowOperation.Add(o, OriginAction, id, ConnDirection.Original, cookie: 2 * i + 1));
+            adds.Add(FlowOperation.Add(r, ReplyAction, id, ConnDirection.Reply, cookie: 2 * i + 2));
+        }
+
+        var answers = Run(backend, adds);
+
+        int installed = 0;
+        for (int i = 0; i < 40; i++)
+        {
+            var (o, r) = Pair(i);
+            bool ok = answers[2 * i + 1].Status == FlowCompletionStatus.Success;
+            backend.IsInstalled(o).Should().Be(ok);
+            installed += ok ? 1 : 0;
+            installed += answers[2 * i + 2].Status == FlowCompletionStatus.Success ? 1 : 0;
+            if (ok)
+            {
+                EmulatorControl.Inject(VmPort, Frames.Udp4(Vm, Dns, (ushort)(3000 + i), 53), out _, out ushort port).Should().Be(EmulatorControl.PacketPort);
+                port.Should().Be(Uplink);
+            }
+        }
+        backend.Count.Should().Be(installed);
+        if (errorEveryNth == 0)
+            backend.ConnectionCount.Should().Be(40, "every connection became one CT entry");
+
+        EmulatorControl.SetCompletionErrors(0, 0, 1);
+        var removes = new List<FlowOperation>();
+        for (int i = 0; i < 40; i++)
+        {
+            var (o, r) = Pair(i);
+            if (backend.IsInstalled(o))
+                removes.Add(FlowOperation.Remove(o, cookie: 1000 + i));
+            if (backend.IsInstalled(r))
+                removes.Add(FlowOperation.Remove(r, cookie: 2000 + i));
+        }
+        Run(backend, removes).Values.Should().OnlyContain(c => c.Status == FlowCompletionStatus.Success);
+        for (int round = 0; round < 10 && EmulatorControl.LiveEntries > 0; round++)
+            Drain(backend);
+
+        backend.Count.Should().Be(0);
+        EmulatorControl.LiveEntries.Should().Be(0, "failed adds were released too");
+    }
 }
