@@ -108,6 +108,8 @@ public sealed partial class Datapath
         // Aging reports waiting in the backend are taken now, so they are weighed before expiry runs.
         int work = DrainBackend();
         long now = _time.GetTimestamp();
+        if (_deviceWatch.Count > 2 * _deviceSeen.Count + 1024)
+            RebuildDeviceWatch(now);
         while (_agedFlows.TryDequeue(out var key))
         {
             work++;
@@ -132,6 +134,21 @@ public sealed partial class Datapath
         }
         return work;
     }
+
+    // Removed connections leave their watch entries behind until those come due, which for a long timeout is far
+    // off: when they outnumber the live ones, start again from the live ones.
+    private void RebuildDeviceWatch(long now)
+    {
+        _deviceWatch.Clear();
+        foreach (var id in _deviceSeen.Keys)
+        {
+            if (_conntrack.TryGet(id, out var info))
+                _deviceWatch.Enqueue(id, CheckTime(now, Ticks(info.TimeoutRemaining)));
+        }
+    }
+
+    /// <summary>Watch entries pending (tests: stale ones must not pile up).</summary>
+    internal int DeviceWatchCount => _deviceWatch.Count;
 
     private void HandleAged(in FlowKey key, long now)
     {

@@ -8,9 +8,9 @@ namespace Offload.Doca.Backends;
 
 // Flow CT: the two flows of a connection (the datapath adds them one after the other, with the same connection id
 // and opposite directions) become one CT entry holding both directions. The first add waits for its partner until
-// the next poll (a few more when the device pushed the partner back); one left alone then goes in as a plain entry. Each caller operation still gets its own completion:
-// an add answers when the CT entry is installed, removing one direction sends that direction's packets to the
-// host (a CT update) and removing the second removes the entry.
+// the next poll (a few more when the device pushed the partner back); one left alone then goes in as a plain entry.
+// Each caller operation still gets its own completion: an add answers when the CT entry is installed, removing one
+// direction sends that direction's packets to the host (a CT update) and removing the second removes the entry.
 public sealed partial class DocaBackend
 {
     private const long CtCookieTag = 1L << 62;

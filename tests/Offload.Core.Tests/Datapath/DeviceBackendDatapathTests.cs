@@ -227,4 +227,23 @@ public sealed class DeviceBackendDatapathTests : IDisposable
 
         bed._datapath.Conntrack.Contains(id).Should().BeTrue();
     }
+
+    [Fact]
+    public void Poll_ManyShortConnectionsOnTheDevice_WatchEntriesOfRemovedConnectionsDoNotPileUp()
+    {
+        var timeouts = new DatapathOptions();
+        timeouts.Conntrack.Timeouts.Udp = 3600;
+        using var bed = new DeviceBackendDatapathTests(new FakeDeviceBackend(), timeouts);
+        for (int i = 0; i < 3000; i++)
+        {
+            bed.Send(Vm1, TestFrames.Udp("10.1.0.1", (ushort)(10000 + i), "10.1.0.2", 53));
+            bed._datapath.Conntrack.TryLookup(new FlowKey(NetAddress.Parse("10.1.0.1"), (ushort)(10000 + i), NetAddress.Parse("10.1.0.2"), 53,
+                IpProtocol.Udp, Vm1, Vni), out var id, out _).Should().BeTrue();
+            bed._datapath.Conntrack.Remove(id, ConntrackRemoveReason.Explicit);
+            bed._datapath.Poll();
+        }
+
+        bed._datapath.DeviceWatchCount.Should().BeLessThan(1100, "watch entries of removed connections are dropped");
+        bed._device.Flows.Should().BeEmpty();
+    }
 }
