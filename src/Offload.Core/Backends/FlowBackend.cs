@@ -34,6 +34,14 @@ public abstract class FlowBackend : IDisposable
     /// <summary>Raised when <see cref="Health"/> changes.</summary>
     public event EventHandler<BackendHealthChangedEventArgs>? HealthChanged;
 
+    /// <summary>
+    /// The software table in this process that serves the frames reaching the host — for a hardware backend, the
+    /// device's misses — or null when no flow is served in this process. The datapath looks frames up here; flows
+    /// held anywhere else are invisible to it, so it keeps their connections alive from <see cref="TryQueryCounters"/>
+    /// and the backend's aging reports. The software backend is its own host table.
+    /// </summary>
+    public virtual Software.SoftwareBackend? HostTable => this as Software.SoftwareBackend;
+
     /// <summary>Queues one operation. Never blocks.</summary>
     public abstract SubmitStatus TrySubmit(in FlowOperation operation);
 

@@ -20,6 +20,7 @@ public sealed partial class Datapath
             ReleaseHeld(pending);
             work++;
         }
+        work += KeepDeviceConnectionsAlive();
         work += _conntrack.Expire();
         work += RevalidatePollSlice();
         work += DrainBackend();
@@ -59,13 +60,7 @@ public sealed partial class Datapath
             case FlowCompletionStatus.NotFound when completion.Kind == FlowOperationKind.Remove:
                 return;
             case FlowCompletionStatus.Aged:
-                // Tracked flows live as long as their connection; only untracked (drop) flows age out here.
-                if (_backend.TryLookup(completion.Key, out _, out var entry) && entry.Connection.IsNone)
-                {
-                    Submit(FlowOperation.Remove(completion.Key));
-                    _dropFlows.Remove(completion.Key);
-                    _flowsRemoved++;
-                }
+                OnFlowAged(in completion);
                 return;
             case FlowCompletionStatus.AlreadyExists when completion.Kind == FlowOperationKind.Add && completion.Cookie != 0:
             {
@@ -76,7 +71,7 @@ public sealed partial class Datapath
                 {
                     bool original = completion.Key.Equals(info.Original);
                     Submit(FlowOperation.Update(completion.Key, original ? record.OriginalAction : record.ReplyAction, id,
-                        original ? ConnDirection.Original : ConnDirection.Reply, cookie: completion.Cookie));
+                        original ? ConnDirection.Original : ConnDirection.Reply, DeviceIdleTimeout(in info), completion.Cookie));
                 }
                 return;
             }
@@ -98,7 +93,7 @@ public sealed partial class Datapath
 
     private void Submit(in FlowOperation operation)
     {
-        if (_deferredOps.Count == 0 && _backend.TrySubmit(operation) != SubmitStatus.QueueFull)
+        if (_deferredOps.Count == 0 && _offload.TrySubmit(operation) != SubmitStatus.QueueFull)
             return;
         // Back-pressure: keep the operation, in order, until the backend has room. Never dropped —
         // a lost removal would be a stale allow. This thread also owns the completions, so it makes
@@ -119,11 +114,11 @@ public sealed partial class Datapath
         {
             while (true)
             {
-                int n = _backend.PollCompletions(_completions);
+                int n = _offload.PollCompletions(_completions);
                 for (int i = 0; i < n; i++)
                     OnCompletion(in _completions[i]); // may defer more operations, never recurses here
                 handled += n;
-                while (_deferredOps.TryPeek(out var op) && _backend.TrySubmit(op) != SubmitStatus.QueueFull)
+                while (_deferredOps.TryPeek(out var op) && _offload.TrySubmit(op) != SubmitStatus.QueueFull)
                     _deferredOps.Dequeue();
                 if (n == 0 || (_deferredOps.Count == 0 && n < _completions.Length))
                     break;

@@ -59,7 +59,7 @@ public sealed partial class Datapath
         {
             Frames = _frames, FastPathFrames = _fastFrames, SlowPathFrames = _slowFrames, Forwarded = _forwarded,
             Dropped = _dropped, DropsByReason = drops, FlowsInstalled = _flowsInstalled, FlowsRemoved = _flowsRemoved,
-            FlowInstallFailures = _installFailures, FramesHeld = _framesHeld, Connections = _conntrack.Count, Flows = _backend.Count,
+            FlowInstallFailures = _installFailures, FramesHeld = _framesHeld, Connections = _conntrack.Count, Flows = _offload.Count,
         };
     }
 }

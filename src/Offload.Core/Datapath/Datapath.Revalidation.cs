@@ -133,13 +133,13 @@ public sealed partial class Datapath
         {
             record.OriginalAction = decision.Original;
             if ((record.Installed & InstalledOriginal) != 0)
-                Submit(FlowOperation.Update(info.Original, decision.Original, record.Id, ConnDirection.Original, cookie: cookie));
+                Submit(FlowOperation.Update(info.Original, decision.Original, record.Id, ConnDirection.Original, DeviceIdleTimeout(in info), cookie));
         }
         if (decision.Reply.Program is not null)
         {
             record.ReplyAction = decision.Reply;
             if ((record.Installed & InstalledReply) != 0)
-                Submit(FlowOperation.Update(info.Reply, decision.Reply, record.Id, ConnDirection.Reply, cookie: cookie));
+                Submit(FlowOperation.Update(info.Reply, decision.Reply, record.Id, ConnDirection.Reply, DeviceIdleTimeout(in info), cookie));
         }
         record.Provenance = decision.Provenance ?? record.Provenance;
     }

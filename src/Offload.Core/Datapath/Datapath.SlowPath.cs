@@ -290,19 +290,21 @@ public sealed partial class Datapath
     private void Install(ref ConnectionRecord record, in ConnectionInfo info)
     {
         long cookie = Cookie(record.Id);
+        var idle = DeviceIdleTimeout(in info);
         if ((record.Installed & InstalledOriginal) == 0)
         {
-            Submit(FlowOperation.Add(info.Original, record.OriginalAction, record.Id, ConnDirection.Original, cookie: cookie));
+            Submit(FlowOperation.Add(info.Original, record.OriginalAction, record.Id, ConnDirection.Original, idle, cookie));
             record.Installed |= InstalledOriginal;
             _flowsInstalled++;
         }
         if (record.HasReply && (record.Installed & InstalledReply) == 0)
         {
-            Submit(FlowOperation.Add(info.Reply, record.ReplyAction, record.Id, ConnDirection.Reply, cookie: cookie));
+            Submit(FlowOperation.Add(info.Reply, record.ReplyAction, record.Id, ConnDirection.Reply, idle, cookie));
             record.Installed |= InstalledReply;
             _flowsInstalled++;
         }
         _installEpoch++;
+        WatchDeviceConnection(record.Id, in info, idle);
     }
 
     // Completions carry the connection in their cookie so failures find their connection without a lookup.
@@ -316,6 +318,7 @@ public sealed partial class Datapath
     private void OnConnectionRemoved(ConnectionId id, in ConnectionInfo info, ConntrackRemoveReason reason)
     {
         _observer?.OnConnectionRemoved(in info);
+        ForgetDeviceConnection(id);
         ref var record = ref RecordOf(id);
         if (record.Id != id)
             return;

@@ -29,7 +29,8 @@ public sealed partial class Datapath : IDisposable
     private readonly DatapathOptions _options;
     private readonly ISlowPath _slowPath;
     private readonly ISlowPathObserver? _observer;
-    private readonly SoftwareBackend _backend;
+    private readonly SoftwareBackend _backend; // the host-side lookup table
+    private readonly FlowBackend _offload;     // where flows are installed (the same object for the software backend)
     private readonly ConntrackTable _conntrack;
     private readonly FragmentTracker _fragments;
     private readonly MeterTable _meters;
@@ -65,17 +66,19 @@ public sealed partial class Datapath : IDisposable
     private bool _disposed;
 
     /// <summary>Creates a datapath over <paramref name="backend"/>, asking <paramref name="slowPath"/> on misses and
-    /// reporting every frame's result to <paramref name="sink"/>.</summary>
-    public Datapath(DatapathOptions options, ISlowPath slowPath, SoftwareBackend backend, IFrameSink sink, TimeProvider? timeProvider = null)
+    /// reporting every frame's result to <paramref name="sink"/>. Flows are installed into <paramref name="backend"/>; frames
+    /// are looked up in its <see cref="FlowBackend.HostTable"/> (see <see cref="OffloadBackend"/>).</summary>
+    public Datapath(DatapathOptions options, ISlowPath slowPath, FlowBackend backend, IFrameSink sink, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _options = options;
         _slowPath = slowPath ?? throw new ArgumentNullException(nameof(slowPath));
         _observer = slowPath as ISlowPathObserver;
-        _backend = backend ?? throw new ArgumentNullException(nameof(backend));
+        _offload = backend ?? throw new ArgumentNullException(nameof(backend));
         _sink = sink ?? throw new ArgumentNullException(nameof(sink));
         _time = timeProvider ?? TimeProvider.System;
+        _backend = HostTableOf(backend, _time, out _ownsHostTable);
         _conntrack = new ConntrackTable(options.Conntrack, _time);
         _conntrack.Observer = new ConntrackObserver(this);
         // Records mirror conntrack's slots: allocated as conntrack allocates, not grown again on their own.
@@ -87,7 +90,8 @@ public sealed partial class Datapath : IDisposable
     /// <summary>The connection tracking table (read it from the datapath's thread).</summary>
     public ConntrackTable Conntrack => _conntrack;
 
-    /// <summary>The fast-path backend.</summary>
+    /// <summary>The software table frames are looked up in: the backend itself for the software backend, the host-side
+    /// table of a hardware backend.</summary>
     public SoftwareBackend Backend => _backend;
 
     /// <summary>Token buckets used by meter operations (QoS).</summary>
@@ -287,6 +291,8 @@ public sealed partial class Datapath : IDisposable
         _stopping.Cancel();
         _stopping.Dispose();
         _conntrack.Observer = null;
+        if (_ownsHostTable)
+            _backend.Dispose();
     }
 
     private sealed class ConntrackObserver(Datapath owner) : IConntrackObserver

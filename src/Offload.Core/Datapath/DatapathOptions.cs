@@ -20,6 +20,19 @@ public sealed class OffloadPolicy
 
     /// <summary>Install only once the connection has carried at least this many packets (both directions). Default 0.</summary>
     public int MinPackets { get; set; }
+
+    /// <summary>
+    /// For connections whose flows a device holds (a backend whose <see cref="Backends.FlowBackend.HostTable"/> does not serve
+    /// them), how long before the connection's expiry the device's counters are read back: packets the device forwarded
+    /// since the last read refresh the connection, so it never expires while the device forwards it. Default 2 s.
+    /// </summary>
+    public TimeSpan DeviceCounterLead { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Give flows held by a device the connection's timeout as their idle timeout, so the device's aging reports end
+    /// idle connections (both flows and the conntrack entry) without waiting for the counter check. Default true.
+    /// </summary>
+    public bool DeviceAging { get; set; } = true;
 }
 
 /// <summary>Options of <see cref="Datapath"/>.</summary>
@@ -77,6 +90,7 @@ public sealed class DatapathOptions
         ArgumentNullException.ThrowIfNull(Offload, nameof(Offload));
         Conntrack.Validate();
         ArgumentOutOfRangeException.ThrowIfNegative(Offload.MinPackets, "Offload.MinPackets");
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(Offload.DeviceCounterLead, TimeSpan.Zero, "Offload.DeviceCounterLead");
         ArgumentOutOfRangeException.ThrowIfLessThan(DropFlowIdleTimeout, TimeSpan.FromSeconds(1), nameof(DropFlowIdleTimeout));
         ArgumentOutOfRangeException.ThrowIfLessThan(PendingFramesPerConnection, 1, nameof(PendingFramesPerConnection));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxPendingConnections, 1, nameof(MaxPendingConnections));

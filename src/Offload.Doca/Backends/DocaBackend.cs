@@ -19,7 +19,7 @@ namespace Offload.Doca.Backends;
 /// live at a time. A device-fatal error fails every pending operation, forgets every entry (the device
 /// lost them) and sets <see cref="BackendHealth.Failed"/>; <see cref="TryRecover"/> brings it back.
 /// </remarks>
-public sealed class DocaBackend : FlowBackend
+public sealed partial class DocaBackend : FlowBackend
 {
     private readonly object _gate = new();
     private readonly DocaBackendOptions _options;
@@ -50,21 +50,29 @@ public sealed class DocaBackend : FlowBackend
         _options = options ?? new DocaBackendOptions();
         _options.Validate();
         var ports = _options.Ports;
-        _flow = DocaFlow.Initialize(new DocaFlowOptions { PipeQueues = _options.Queues, QueueDepth = (uint)_options.QueueDepth }, new Sink(this));
+        _flow = DocaFlow.Initialize(new DocaFlowOptions
+        {
+            PipeQueues = _options.Queues, QueueDepth = (uint)_options.QueueDepth,
+            ConnectionTrackingEntries = _options.ConnectionTracking ? (uint)_options.ConnectionTrackingEntries : 0,
+        }, new Sink(this));
         _ports = new DocaPort[ports.Count];
         _pipes = new DocaPipe[ports.Count];
         try
         {
             for (int i = 0; i < ports.Count; i++)
-            {
                 _ports[i] = _flow.StartPort(ports[i].Port);
+            _ctPipe = _options.ConnectionTracking ? CreateConnectionPipe(_ports[0]) : null;
+            for (int i = 0; i < ports.Count; i++)
+            {
                 _pipes[i] = _ports[i].CreatePipe(new DocaPipeSpec
                 {
                     Name = "offload-in" + ports[i].Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
                     IsRoot = true,
                     Entries = (uint)_options.MaxFlows,
                     MatchFields = ports[i].NetworkVni is null ? DocaMatchFields.FiveTupleAndVni : DocaMatchFields.FiveTuple,
-                    MissFate = DocaFate.Software,
+                    // Packets no flow entry matches try the connections (Flow CT) next, when configured.
+                    MissFate = _ctPipe is null ? DocaFate.Software : DocaFate.Pipe,
+                    MissPipe = _ctPipe,
                 });
             }
         }
@@ -77,11 +85,14 @@ public sealed class DocaBackend : FlowBackend
         for (int i = 0; i < _fifos.Length; i++)
             _fifos[i] = new Queue<PendingOp>();
         _staged = new int[_fifos.Length];
+        _ctFifos = new Queue<CtPending>[_options.Queues];
+        for (int i = 0; i < _ctFifos.Length; i++)
+            _ctFifos[i] = new Queue<CtPending>();
         Capabilities = new BackendCapabilities(_options.MaxFlows, _options.QueueDepth,
             MatchCapabilities.IPv4 | MatchCapabilities.IPv6 | MatchCapabilities.Icmp | MatchCapabilities.PortAndVni,
             ActionCapabilities.Output | ActionCapabilities.Drop | ActionCapabilities.SetMac | ActionCapabilities.Nat
                 | ActionCapabilities.VxlanEncap | ActionCapabilities.GreEncap | ActionCapabilities.Decap,
-            SupportsConntrack: false, SupportsAging: true, SupportsCounters: true);
+            SupportsConntrack: _ctPipe is not null, SupportsAging: true, SupportsCounters: true);
     }
 
     /// <inheritdoc/>
@@ -106,7 +117,7 @@ public sealed class DocaBackend : FlowBackend
     public bool IsInstalled(in FlowKey key)
     {
         lock (_gate)
-            return _slotOf.TryGetValue(key, out int s) && _slots[s].Installed;
+            return (_slotOf.TryGetValue(key, out int s) && _slots[s].Installed) || IsConnectionInstalled(key);
     }
 
     /// <inheritdoc/>
@@ -148,6 +159,8 @@ public sealed class DocaBackend : FlowBackend
                 return SubmitStatus.Unavailable;
             if (_ready.Count >= _options.QueueDepth)
                 return SubmitStatus.QueueFull;
+            if (_ctPipe is not null && TrySubmitConnection(operation, out SubmitStatus connectionStatus))
+                return connectionStatus;
             return operation.Kind switch
             {
                 FlowOperationKind.Add => SubmitAdd(operation),
@@ -304,7 +317,10 @@ public sealed class DocaBackend : FlowBackend
         lock (_gate)
         {
             if (!_disposed && Health != BackendHealth.Failed)
+            {
+                FlushHalfConnections();
                 DriveDevice(completions.Length);
+            }
             int n = 0;
             while (n < completions.Length && _ready.TryDequeue(out var c))
                 completions[n++] = c;
@@ -330,7 +346,12 @@ public sealed class DocaBackend : FlowBackend
                     // Called even with nothing pending: it is also how a dead device is noticed.
                     _flow.ProcessCompletions(_ports[p], q, (uint)want);
                     want = room - _ready.Count;
-                    if (_agingFlows > 0 && want > 0)
+                    if (p == 0 && _ctPipe is not null && want > 0)
+                    {
+                        DriveConnections(q, (uint)want);
+                        want = room - _ready.Count;
+                    }
+                    if (_agingFlows + _ctAging > 0 && want > 0)
                         _flow.HandleAging(_ports[p], q, (ulong)want);
                 }
             }
@@ -367,6 +388,11 @@ public sealed class DocaBackend : FlowBackend
     // Runs inside entries_process / aging_handle on the polling thread, under _gate.
     private void OnCompletion(in DocaCompletion c)
     {
+        if ((c.Cookie & CtCookieTag) != 0)
+        {
+            OnConnectionCompletion(c);
+            return;
+        }
         if (c.Operation == DocaEntryOperation.Aged)
         {
             int aged = (int)c.Cookie;
@@ -455,6 +481,7 @@ public sealed class DocaBackend : FlowBackend
             }
         }
         Array.Clear(_staged);
+        FailConnections(rc, reason);
         // The device lost every entry with it: their handles must never be used again.
         _slotOf.Clear();
         _deferredReleases.Clear();
@@ -502,7 +529,11 @@ public sealed class DocaBackend : FlowBackend
         lock (_gate)
         {
             stats = default;
-            if (_disposed || !_slotOf.TryGetValue(key, out int slot) || !_slots[slot].Installed)
+            if (_disposed)
+                return false;
+            if (_connOf.ContainsKey(key))
+                return TryQueryConnectionCounters(key, out stats);
+            if (!_slotOf.TryGetValue(key, out int slot) || !_slots[slot].Installed)
                 return false;
             if (DocaPipe.TryQueryCounters(_slots[slot].Entry, out DocaCounters c) != DocaError.Success)
                 return false;
@@ -530,6 +561,7 @@ public sealed class DocaBackend : FlowBackend
     {
         foreach (DocaPipe? pipe in _pipes ?? [])
             pipe?.Dispose();
+        _ctPipe?.Dispose();
         foreach (DocaPort? port in _ports ?? [])
             port?.Dispose();
         _flow.Dispose();

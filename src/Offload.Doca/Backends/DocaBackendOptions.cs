@@ -18,6 +18,16 @@ public sealed class DocaBackendOptions
     /// <summary>Submissions staged with WAIT_FOR_BATCH before one is pushed without it. Default 32.</summary>
     public int SubmitBatch { get; set; } = 32;
 
+    /// <summary>
+    /// Offload connections through DOCA Flow CT: both directions of a connection whose packets arrive untunnelled (VM-facing ports, the public side of the uplink) become
+    /// one CT entry (origin and reply, each with its own action), aged as one. Flows of other connections, and
+    /// connections the CT table refuses, stay plain entries. Default false.
+    /// </summary>
+    public bool ConnectionTracking { get; set; }
+
+    /// <summary>Connections the CT table may hold (with <see cref="ConnectionTracking"/>). Default 65,536.</summary>
+    public int ConnectionTrackingEntries { get; set; } = 65536;
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
     public void Validate()
     {
@@ -36,5 +46,6 @@ public sealed class DocaBackendOptions
         ArgumentOutOfRangeException.ThrowIfZero(Queues, nameof(Queues));
         ArgumentOutOfRangeException.ThrowIfGreaterThan(Queues, (ushort)64, nameof(Queues));
         ArgumentOutOfRangeException.ThrowIfLessThan(SubmitBatch, 1, nameof(SubmitBatch));
+        ArgumentOutOfRangeException.ThrowIfLessThan(ConnectionTrackingEntries, 1, nameof(ConnectionTrackingEntries));
     }
 }

@@ -100,6 +100,10 @@ public sealed class ResilientOffloadBackend : FlowBackend
     /// <summary>The software backend.</summary>
     public SoftwareBackend Software => _software;
 
+    /// <summary>The software part: flows not (yet, or no longer) on the device are served there, and the device's
+    /// misses reach it.</summary>
+    public override SoftwareBackend? HostTable => _software;
+
     /// <summary>What has happened so far.</summary>
     public ResilienceStatistics Statistics { get; } = new();
 

@@ -337,7 +337,7 @@ int32_t ofl_ct_entry_update(struct doca_flow_pipe *pipe, uint16_t queue, struct 
 	struct doca_flow_fwd fwd[2];
 	if (!pipe || !spec || !entry || !ct_translate(spec, act, fwd))
 		return DOCA_ERROR_INVALID_VALUE;
-	return doca_flow_ct_update_entry(queue, pipe, 0, entry, &act[0], &act[1], spec->timeout_s);
+	return doca_flow_ct_update_entry(queue, pipe, 0, entry, &act[0], &act[1], &fwd[0], &fwd[1], spec->timeout_s);
 }
 
 int32_t ofl_ct_entry_remove(struct doca_flow_pipe *pipe, uint16_t queue, struct doca_flow_pipe_entry *entry)

@@ -8,7 +8,7 @@ namespace Offload.Doca.Tests.Backends;
 
 /// <summary>The shared backend contract against <see cref="DocaBackend"/> on the emulator (generation from DOCA_EMU_GEN).</summary>
 [Collection(EmulatorCollection.Name)]
-public sealed class DocaBackendContractTests : FlowBackendContractTests, IDisposable
+public class DocaBackendContractTests : FlowBackendContractTests, IDisposable
 {
     private const ushort VmPort = 1;
     private readonly List<ITimer> _clocks = new();
@@ -19,8 +19,12 @@ public sealed class DocaBackendContractTests : FlowBackendContractTests, IDispos
         EmulatorControl.Reset();
     }
 
+    /// <summary>Runs the contract with Flow CT configured (flows without a connection stay plain entries behind it).</summary>
+    protected virtual bool ConnectionTracking => false;
+
     public void Dispose()
     {
+        GC.SuppressFinalize(this);
         foreach (ITimer t in _clocks)
             t.Dispose();
         uint violations = EmulatorControl.Violations;
@@ -40,6 +44,7 @@ public sealed class DocaBackendContractTests : FlowBackendContractTests, IDispos
             Ports = [new DocaIngressPort(VmPort, NetworkVni: 100)],
             MaxFlows = capacity,
             QueueDepth = queueDepth,
+            ConnectionTracking = ConnectionTracking,
         });
     }
 
@@ -48,4 +53,11 @@ public sealed class DocaBackendContractTests : FlowBackendContractTests, IDispos
         byte[] frame = TcpFrames.Tcp4(key.SrcIp.V4, key.DstIp.V4, key.SrcPort, key.DstPort, bytes);
         EmulatorControl.Inject(key.InPort, frame, out _, out _).Should().Be(EmulatorControl.PacketPort, "the flow is offloaded");
     }
+}
+
+/// <summary>The shared backend contract against <see cref="DocaBackend"/> with Flow CT configured.</summary>
+[Collection(EmulatorCollection.Name)]
+public sealed class DocaBackendWithConnectionTrackingContractTests(EmulatorFixture fixture) : DocaBackendContractTests(fixture)
+{
+    protected override bool ConnectionTracking => true;
 }

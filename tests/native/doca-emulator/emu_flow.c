@@ -1559,7 +1559,8 @@ out:
 
 doca_error_t doca_flow_ct_update_entry(uint16_t queue, struct doca_flow_pipe *pipe, uint32_t flags,
 				       struct doca_flow_pipe_entry *entry, const struct doca_flow_actions *actions_origin,
-				       const struct doca_flow_actions *actions_reply, uint32_t timeout_s)
+				       const struct doca_flow_actions *actions_reply, const struct doca_flow_fwd *fwd_origin,
+				       const struct doca_flow_fwd *fwd_reply, uint32_t timeout_s)
 {
 	(void)flags;
 	emu_lock();
@@ -1571,6 +1572,9 @@ doca_error_t doca_flow_ct_update_entry(uint16_t queue, struct doca_flow_pipe *pi
 		rc = usable_entry(entry, 1, &idx, &e);
 	if (rc == DOCA_SUCCESS && (e->ct_prepared || e->pipe != pipe))
 		rc = DOCA_ERROR_BAD_STATE;
+	if (rc == DOCA_SUCCESS && ((fwd_origin && !fwd_valid(fwd_origin, pipe->port)) ||
+				   (fwd_reply && !fwd_valid(fwd_reply, pipe->port))))
+		rc = DOCA_ERROR_INVALID_VALUE;
 	if (rc == DOCA_SUCCESS)
 		rc = take_fault();
 	if (rc == DOCA_SUCCESS && !queue_has_room(q))
@@ -1578,8 +1582,9 @@ doca_error_t doca_flow_ct_update_entry(uint16_t queue, struct doca_flow_pipe *pi
 	if (rc == DOCA_SUCCESS) {
 		e->upd_act[0] = actions_origin ? *actions_origin : e->act[0];
 		e->upd_act[1] = actions_reply ? *actions_reply : e->act[1];
-		e->upd_fwd[0] = e->fwd[0];
-		e->upd_fwd[1] = e->fwd[1];
+		/* A NULL fwd keeps the direction's current one. */
+		e->upd_fwd[0] = fwd_origin ? *fwd_origin : e->fwd[0];
+		e->upd_fwd[1] = fwd_reply ? *fwd_reply : e->fwd[1];
 		e->upd_mon = e->mon;
 		e->upd_timeout_s = timeout_s;
 		enqueue(q, idx, DOCA_FLOW_ENTRY_OP_UPD, 0);

@@ -167,13 +167,37 @@ TEST(ct_update_changes_the_reply_action)
 	struct doca_flow_actions ar = {.flags = DOCA_EMU_ACTION_SET_DST_IP | DOCA_EMU_ACTION_SET_DST_PORT,
 				       .dst_port = 2000};
 	et_put_ip4(ar.dst_ip, 0x0a000009);
-	CHECK_EQ(doca_flow_ct_update_entry(0, ct, 0, e, NULL, &ar, 0), DOCA_SUCCESS);
+	CHECK_EQ(doca_flow_ct_update_entry(0, ct, 0, e, NULL, &ar, NULL, NULL, 0), DOCA_SUCCESS);
 	doca_flow_ct_entries_process(vm_port, 0, 0, 0, NULL);
 	CHECK_EQ(et_done[et_ndone - 1].op, DOCA_FLOW_ENTRY_OP_UPD);
 	uint32_t n = et_frame4(f, et_mac_a, et_mac_b, DNS, PUB, 17, 53, 40000, 4);
 	CHECK_EQ(emu_inject_packet(1, f, n, out, &ol, &op), EMU_PKT_PORT);
 	CHECK_EQ(et_rd32(out + 30), 0x0a000009);
 	CHECK_EQ(et_rd16(out + 36), 2000);
+}
+
+TEST(ct_update_changes_a_directions_fwd_and_null_keeps_the_other)
+{
+	struct doca_flow_pipe_entry *e;
+	uint8_t f[256], out[512];
+	uint32_t ol = sizeof out;
+	uint16_t op;
+	CHECK(setup(16));
+	CHECK_EQ(snat_entry(1000, 0, &e), DOCA_SUCCESS);
+	doca_flow_ct_entries_process(vm_port, 0, 0, 0, NULL);
+	struct doca_flow_fwd to_host = {.type = DOCA_FLOW_FWD_NONE};
+	struct doca_flow_fwd bad = {.type = 99};
+	CHECK_EQ(doca_flow_ct_update_entry(0, ct, 0, e, NULL, NULL, NULL, &bad, 0), DOCA_ERROR_INVALID_VALUE);
+	CHECK_EQ(doca_flow_ct_update_entry(0, ct, 0, e, NULL, NULL, NULL, &to_host, 0), DOCA_SUCCESS);
+	uint32_t n = et_frame4(f, et_mac_a, et_mac_b, DNS, PUB, 17, 53, 40000, 4);
+	CHECK_EQ(emu_inject_packet(1, f, n, out, &ol, &op), EMU_PKT_PORT); /* an update takes effect at its completion */
+	doca_flow_ct_entries_process(vm_port, 0, 0, 0, NULL);
+	ol = sizeof out;
+	CHECK_EQ(emu_inject_packet(1, f, n, out, &ol, &op), EMU_PKT_MISS);
+	n = et_frame4(f, et_mac_b, et_mac_a, VM, DNS, 17, 1000, 53, 4);
+	ol = sizeof out;
+	CHECK_EQ(emu_inject_packet(0, f, n, out, &ol, &op), EMU_PKT_PORT);
+	CHECK_EQ(op, 1);
 }
 
 TEST(ct_aged_connection_is_reported_through_aging_handle)

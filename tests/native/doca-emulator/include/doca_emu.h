@@ -309,7 +309,9 @@ DOCA_EMU_EXPORT doca_error_t doca_flow_ct_add_entry(uint16_t queue, struct doca_
 DOCA_EMU_EXPORT doca_error_t doca_flow_ct_update_entry(uint16_t queue, struct doca_flow_pipe *pipe, uint32_t flags,
 						       struct doca_flow_pipe_entry *entry,
 						       const struct doca_flow_actions *actions_origin,
-						       const struct doca_flow_actions *actions_reply, uint32_t timeout_s);
+						       const struct doca_flow_actions *actions_reply,
+						       const struct doca_flow_fwd *fwd_origin, const struct doca_flow_fwd *fwd_reply,
+						       uint32_t timeout_s);
 DOCA_EMU_EXPORT doca_error_t doca_flow_ct_rm_entry(uint16_t queue, struct doca_flow_pipe *pipe, uint32_t flags,
 						   struct doca_flow_pipe_entry *entry);
 DOCA_EMU_EXPORT doca_error_t doca_flow_ct_query_entry(uint16_t queue, struct doca_flow_pipe *pipe, uint32_t flags,
