@@ -20,6 +20,7 @@ public sealed partial class Datapath
             ReleaseHeld(pending);
             work++;
         }
+        work += PollSync();
         work += _conntrack.Expire();
         work += RevalidatePollSlice();
         work += DrainBackend();
