@@ -16,23 +16,32 @@ public sealed partial class Datapath
     private int _activityInReport;
     private long _activitySince; // packets after this time are activity
     private long _activityStarted;
+    private long _activitySetAt;
     private long _nextActivityReport;
     private long _activityReports, _activityReported, _activityObserverFailures;
 
     /// <summary>
     /// Told which connections carried fast-path packets (see <see cref="IConnectionActivityObserver"/>); null for none.
-    /// May be set from any thread; the next <see cref="Poll"/> takes it up, and its first report covers packets after
-    /// that Poll. Failures of the observer are counted (<see cref="DatapathSyncStats.ActivityObserverFailures"/>), never
+    /// May be set from any thread; the next <see cref="Poll"/> takes it up, and its first report covers packets from
+    /// the moment it was set. Failures of the observer are counted (<see cref="DatapathSyncStats.ActivityObserverFailures"/>), never
     /// thrown out of Poll.
     /// </summary>
     public IConnectionActivityObserver? ActivityObserver
     {
         get => Volatile.Read(ref _activityObserver);
-        set => Volatile.Write(ref _activityObserver, value);
+        set
+        {
+            Volatile.Write(ref _activitySetAt, _time.GetTimestamp());
+            Volatile.Write(ref _activityObserver, value);
+        }
     }
 
     private void NoteSlowPathPacket(ConnectionId id, long lastSeenTicks)
     {
+        // An observer set since the last Poll is taken up here already, or this packet would count as fast-path activity.
+        var observer = Volatile.Read(ref _activityObserver);
+        if (!ReferenceEquals(observer, _activityFor))
+            ResetActivity(observer);
         if (_slowSeen.Length == 0)
             return;
         int slot = id.Slot;
@@ -96,7 +105,7 @@ public sealed partial class Datapath
             _activityCursor = -1;
             _nextActivityReport = _activityStarted + (long)(_options.ActivityReportInterval.TotalSeconds * _time.TimestampFrequency);
         }
-        return end - start;
+        return n;
     }
 
     private void ResetActivity(IConnectionActivityObserver? observer)
@@ -110,7 +119,7 @@ public sealed partial class Datapath
             return;
         }
         long now = _time.GetTimestamp();
-        _activitySince = now;
+        _activitySince = Math.Min(Volatile.Read(ref _activitySetAt), now);
         _nextActivityReport = now + (long)(_options.ActivityReportInterval.TotalSeconds * _time.TimestampFrequency);
         _slowSeen = new long[Math.Max(1, _connections.Length)];
     }

@@ -19,7 +19,7 @@ public class DatapathActivityTests
         var bed = new DatapathTestBed(options: new DatapathOptions { ActivityReportInterval = TimeSpan.FromSeconds(5), ActivityScanSlice = slice });
         var observer = new RecordingActivityObserver();
         bed.Datapath.ActivityObserver = observer;
-        bed.Datapath.Poll(); // takes the observer up: packets from now on count
+        bed.Datapath.Poll(); // takes the observer up
         return (bed, observer);
     }
 
@@ -134,6 +134,25 @@ public class DatapathActivityTests
         observer.Reports.Should().Be(1);
         bed.Datapath.GetSyncStats().ActivityObserverFailures.Should().Be(1);
         bed.Datapath.GetSyncStats().ActivityReports.Should().Be(1);
+    }
+
+    [Fact]
+    public void Poll_PacketsBetweenSettingTheObserverAndTheNextPoll_Reported()
+    {
+        using var bed = new DatapathTestBed(options: new DatapathOptions { ActivityReportInterval = TimeSpan.FromSeconds(5) });
+        bed.Send(Vm1, Request(5000));
+        bed.Time.Advance(TimeSpan.FromSeconds(1));
+        var observer = new RecordingActivityObserver();
+        bed.Datapath.ActivityObserver = observer;
+        bed.Time.Advance(TimeSpan.FromSeconds(1));
+        bed.Send(Vm1, Request(5000)).Result.Path.Should().Be(PacketPath.Fast);
+
+        bed.Time.Advance(TimeSpan.FromSeconds(1));
+        bed.Datapath.Poll();
+        bed.Time.Advance(TimeSpan.FromSeconds(5));
+        PollUntilReportEnds(bed, observer, 1);
+
+        observer.All.Should().ContainSingle().Which.Original.SrcPort.Should().Be(5000);
     }
 
     [Fact]

@@ -104,6 +104,45 @@ public sealed class KernelConntrackSyncKernelTests
         bed.Datapath.GetSyncStats().ActivityReports.Should().BeGreaterThan(0);
     }
 
+    [RootFact]
+    public void TimeoutRefreshes_MoreThanTheRateAllows_SentAtTheRateTheRestWait()
+    {
+        const int Connections = 12;
+        const int Rate = 4;
+        var options = new DatapathOptions { ActivityReportInterval = TimeSpan.FromMilliseconds(200) };
+        using var bed = new SyncBed(options, new KernelConntrackSyncOptions { MaxTimeoutUpdatesPerSecond = Rate });
+        bed.Sync.Start(bed.Ns.Namespace);
+        var tuples = Enumerable.Range(0, Connections).Select(i => Udp with { SourcePort = (ushort)(3000 + i) }).ToList();
+        foreach (ConntrackTuple t in tuples)
+        {
+            InsertUdp(bed, t, 300);
+            bed.Import(t, ConnState.Replied, TimeSpan.FromSeconds(300));
+        }
+        var started = DateTimeOffset.UtcNow;
+        foreach (ConntrackTuple t in tuples)
+        {
+            var input = new InputFrame(PacketBuffer.CopyOf(TestFrames.Udp(MacAddress.Parse("02:00:00:00:ff:fe"), MacAddress.Parse("02:00:00:01:00:01"),
+                t.Source.V4, t.Destination.V4, t.SourcePort, t.DestinationPort, [1])), SyncBed.Vm1);
+            bed.Datapath.Process(ref input);
+        }
+
+        bed.PollUntil(() => false, TimeSpan.FromSeconds(1));
+        long early = bed.Sync.GetStats().TimeoutsRefreshed;
+        double elapsed = (DateTimeOffset.UtcNow - started).TotalSeconds;
+        bed.PollUntil(() => bed.Sync.GetStats().TimeoutsRefreshed == Connections, TimeSpan.FromSeconds(10)).Should().BeTrue(
+
+            "the connections waiting are refreshed as the rate allows");
+
+        early.Should().BeGreaterThan(0).And.BeLessThanOrEqualTo((long)(Rate + Rate * elapsed) + 1, "a burst of one second, then the rate");
+        bed.Sync.GetStats().RefreshesWaiting.Should().Be(0);
+        foreach (ConntrackTuple t in tuples)
+        {
+            uint timeout = ConntrackToolLine.ParseAll(bed.Ns.Exec("conntrack", "-L", "-p", "udp", "--orig-port-src", t.SourcePort.ToString(), "-o", "extended"))
+                .Should().ContainSingle().Subject.Timeout;
+            timeout.Should().BeLessThanOrEqualTo(30, "set to the UDP timeout less the idle time, from the 300 s inserted");
+        }
+    }
+
     // One UDP conntrack entry per source port (loopback, nobody listening: the entry stays UNREPLIED).
     private static void UdpFlows(SyncBed bed, int firstPort, int count) => bed.Ns.Enter(() =>
     {
