@@ -202,6 +202,28 @@ public sealed class KernelConntrackSyncKernelTests
     }
 
     [RootFact]
+    public void ResolverThrowsForOneEntry_CountedAndTheOtherDestroysStillApplied()
+    {
+        using var bed = new SyncBed();
+        bed.Resolver.ThrowForSourcePort = 1111;
+        bed.Sync.Start(bed.Ns.Namespace);
+        var other = Udp with { SourcePort = 1113 };
+        InsertUdp(bed, Udp, 100);
+        InsertUdp(bed, other, 100);
+        bed.Import(Udp, ConnState.Replied, TimeSpan.FromSeconds(100));
+        bed.Import(other, ConnState.Replied, TimeSpan.FromSeconds(100));
+
+        bed.Ns.Exec("conntrack", "-F");
+
+        bed.PollUntil(() => !bed.Tracks(other), TimeSpan.FromSeconds(10)).Should().BeTrue();
+        var stats = bed.Sync.GetStats();
+        stats.Errors.Should().Be(1);
+        stats.LastError.Should().Be("resolver failed");
+        stats.RemovalsRequested.Should().Be(1);
+        bed.Tracks(Udp).Should().BeTrue("its DESTROY could not be resolved");
+    }
+
+    [RootFact]
     public void Dispose_StopsFollowingTheKernelAndLeavesTheActivityObserver()
     {
         using var bed = new SyncBed();

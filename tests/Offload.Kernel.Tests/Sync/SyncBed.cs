@@ -98,9 +98,14 @@ internal sealed class TestResolver : IKernelConnectionResolver
 
     public int Calls => Volatile.Read(ref _calls);
 
+    /// <summary>Entries with this source port make the resolver throw (a resolver bug).</summary>
+    public ushort ThrowForSourcePort { get; set; }
+
     public bool TryResolveDatapathKey(in KernelConntrackEntry entry, out FlowKey originalKey)
     {
         Interlocked.Increment(ref _calls);
+        if (entry.Original.SourcePort == ThrowForSourcePort)
+            throw new InvalidOperationException("resolver failed");
         string source = entry.Original.Source.ToString();
         if (source.StartsWith(SyncBed.OurPrefix, StringComparison.Ordinal) || source == "127.0.0.1")
         {
