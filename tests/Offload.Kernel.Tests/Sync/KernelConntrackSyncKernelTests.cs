@@ -224,6 +224,36 @@ public sealed class KernelConntrackSyncKernelTests
     }
 
     [RootFact]
+    public void ImportKernelConnection_EntriesFromADump_TrackedInTheKernelsStateAndTimeAndFollowedAfterwards()
+    {
+        using var bed = new SyncBed();
+        bed.Sync.Start(bed.Ns.Namespace);
+        InsertUdp(bed, Udp, 77);
+        InsertTcp(bed, Tcp);
+        using CtnetlinkClient client = bed.Ns.Enter(() => CtnetlinkClient.Open());
+
+        foreach (KernelConntrackEntry entry in client.Dump())
+            bed.Datapath.ImportKernelConnection(entry, SyncBed.KeyOf(entry.Original), SyncBed.Vm1ToVm2(entry.Original))
+                .Should().Be(ConnectionImportResult.Imported);
+
+        var tracked = bed.Datapath.Conntrack.Snapshot();
+        tracked.Should().HaveCount(2);
+        var udp = tracked.Single(c => c.Protocol == IpProtocol.Udp);
+        udp.State.Should().Be(ConnState.Replied);
+        udp.SeenReply.Should().BeTrue();
+        udp.Assured.Should().BeFalse();
+        udp.TimeoutRemaining.TotalSeconds.Should().BeInRange(70, 77);
+        var tcp = tracked.Single(c => c.Protocol == IpProtocol.Tcp);
+        tcp.State.Should().Be(ConnState.Established);
+        tcp.Assured.Should().BeTrue();
+        tcp.TimeoutRemaining.TotalSeconds.Should().BeInRange(290, 300);
+        bed.Backend.Count.Should().Be(4);
+
+        bed.Ns.Exec("conntrack", "-D", "-p", "tcp");
+        bed.PollUntil(() => !bed.Tracks(Tcp), TimeSpan.FromSeconds(10)).Should().BeTrue("imported connections follow the kernel like any other");
+    }
+
+    [RootFact]
     public void Dispose_StopsFollowingTheKernelAndLeavesTheActivityObserver()
     {
         using var bed = new SyncBed();

@@ -41,18 +41,21 @@ internal sealed class SyncBed : IDisposable
     public static FlowKey KeyOf(in ConntrackTuple original) => original.ToFlowKey(Vm1, Vni);
 
     /// <summary>Imports the connection of a kernel entry as a restarted agent would: vm1 → vm2 and back.</summary>
-    public void Import(in ConntrackTuple original, ConnState state, TimeSpan remaining)
+    public void Import(in ConntrackTuple original, ConnState state, TimeSpan remaining) =>
+        Datapath.ImportConnection(KeyOf(original), Vm1ToVm2(original), state, remaining).Should().Be(ConnectionImportResult.Imported);
+
+    /// <summary>The decision for a connection from vm1 to vm2: out of port 2, replies out of port 1.</summary>
+    public static SlowPathDecision Vm1ToVm2(in ConntrackTuple original)
     {
         var key = KeyOf(original);
         key.TryInvert(Vm2, Vni, out var reply).Should().BeTrue();
-        var decision = new SlowPathDecision
+        return new SlowPathDecision
         {
             Verdict = ActionVerdict.Output,
             Action = new FlowAction(ActionProgram.CreateBuilder().Output(Vm2).Build(), default),
             ReplyKey = reply,
             ReplyAction = new FlowAction(ActionProgram.CreateBuilder().Output(Vm1).Build(), default),
         };
-        Datapath.ImportConnection(key, decision, state, remaining).Should().Be(ConnectionImportResult.Imported);
     }
 
     public bool Tracks(in ConntrackTuple original) => Datapath.Conntrack.TryLookup(KeyOf(original), out _, out _);
