@@ -21,6 +21,7 @@ public sealed partial class Datapath
             work++;
         }
         work += KeepDeviceConnectionsAlive();
+        work += PollSync();
         work += _conntrack.Expire();
         work += RevalidatePollSlice();
         work += DrainBackend();

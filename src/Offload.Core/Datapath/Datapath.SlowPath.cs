@@ -245,6 +245,7 @@ public sealed partial class Datapath
 
         // One read of the entry serves the reported state, the reply check and the install below.
         var info = _conntrack.Get(connection);
+        NoteSlowPathPacket(connection, info.LastSeenTicks);
         if (created)
         {
             state = info.State;
@@ -317,7 +318,7 @@ public sealed partial class Datapath
 
     private void OnConnectionRemoved(ConnectionId id, in ConnectionInfo info, ConntrackRemoveReason reason)
     {
-        _observer?.OnConnectionRemoved(in info);
+        _observer?.OnConnectionRemoved(in info, reason);
         ForgetDeviceConnection(id);
         ref var record = ref RecordOf(id);
         if (record.Id != id)

@@ -241,7 +241,7 @@ public sealed partial class Datapath : IDisposable
     }
 
     // Applies the cached action of a hit. False when the entry turned out stale (its connection is
-    // gone): the frame then takes the slow path as a miss.
+    // gone), or the packet is punted (DatapathOptions.PuntTcpTeardown): the frame then takes the slow path.
     private bool TryFastPath(ref InputFrame frame, int i, long now)
     {
         var entry = _entries[i];
@@ -253,6 +253,8 @@ public sealed partial class Datapath : IDisposable
         int timeout = 0;
         if (!entry.Connection.IsNone)
         {
+            if (MustPunt(in p, in _keys[i]))
+                return false;
             var update = _conntrack.Update(entry.Connection, entry.Direction, in p);
             if (update.Verdict is ConntrackVerdict.NotFound or ConntrackVerdict.Reopen)
             {

@@ -78,6 +78,25 @@ public sealed class DatapathOptions
     /// <summary>Meter ids available to meter operations (QoS token buckets). Default 4,096.</summary>
     public int MeterCapacity { get; set; } = 4096;
 
+    /// <summary>
+    /// Send the TCP FIN and RST packets of a connection whose flows are installed to the slow path instead of applying
+    /// the cached action, so a slow path with its own connection tracking (the kernel's) sees the close and its state
+    /// advances with ours (claim C5). Conntrack still advances from the packet; later packets of the same direction wait
+    /// behind it in order. Default false.
+    /// </summary>
+    public bool PuntTcpTeardown { get; set; }
+
+    /// <summary>
+    /// How often <see cref="Datapath.Poll"/> starts a report of the connections that carried fast-path packets since
+    /// the previous one, to <see cref="Datapath.ActivityObserver"/> (so a slow path's own tracker can refresh their
+    /// timeouts). Keep it below the shortest timeout that tracker uses. Default 5 s.
+    /// </summary>
+    public TimeSpan ActivityReportInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Connection slots one <see cref="Datapath.Poll"/> call examines for an activity report (a report is
+    /// spread over as many Polls as it needs). Default 4,096.</summary>
+    public int ActivityScanSlice { get; set; } = 4096;
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
     public void Validate()
     {
@@ -95,6 +114,8 @@ public sealed class DatapathOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(PendingFramesPerConnection, 1, nameof(PendingFramesPerConnection));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxPendingConnections, 1, nameof(MaxPendingConnections));
         ArgumentOutOfRangeException.ThrowIfLessThan(FragmentCapacity, 16, nameof(FragmentCapacity));
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(ActivityReportInterval, TimeSpan.Zero, nameof(ActivityReportInterval));
+        ArgumentOutOfRangeException.ThrowIfLessThan(ActivityScanSlice, 1, nameof(ActivityScanSlice));
     }
 }
 

@@ -114,6 +114,14 @@ public interface ISlowPathObserver
     /// <summary>A tracked connection was removed (timeout, close, eviction, revalidation).</summary>
     void OnConnectionRemoved(in ConnectionInfo connection);
 
+    /// <summary>
+    /// A tracked connection was removed, and why. The datapath calls this overload; by default it forwards to
+    /// <see cref="OnConnectionRemoved(in ConnectionInfo)"/>. A slow path that keeps its own state per connection (the
+    /// kernel's conntrack) tells <see cref="ConntrackRemoveReason.SlowPath"/> — the removal followed its own — from a
+    /// removal it has yet to follow.
+    /// </summary>
+    void OnConnectionRemoved(in ConnectionInfo connection, ConntrackRemoveReason reason) => OnConnectionRemoved(in connection);
+
     /// <summary>A forwarding decision was not recorded in conntrack (table full, invalid, or a racing duplicate).</summary>
     void OnDecisionDiscarded(SlowPathRequest request, SlowPathDecision decision);
 }
