@@ -1,0 +1,259 @@
+using Offload.Actions;
+using Offload.Datapath;
+using Offload.Kernel.Conntrack;
+using Offload.Kernel.SlowPath;
+using Offload.Kernel.Tests.Netns;
+using Offload.Kernel.Tests.Nftables;
+using Offload.Packets;
+using Offload.Policy;
+using Offload.Switching;
+using static Offload.Kernel.Tests.SlowPath.KernelSlowPathBed;
+using static Offload.Kernel.Tests.SlowPath.SlowPathFrames;
+
+namespace Offload.Kernel.Tests.SlowPath;
+
+/// <summary>A real datapath whose slow path is the real kernel, in a private namespace built from the demo policy.</summary>
+public sealed class KernelSlowPathKernelTests : IDisposable
+{
+    private static readonly MacAddress Gateway = MacAddress.Parse("02:00:00:00:ff:fe");
+    private static readonly MacAddress Vm1 = MacAddress.Parse("02:00:00:01:00:01");
+    private static readonly MacAddress Vm2 = MacAddress.Parse("02:00:00:01:00:02");
+    private static readonly MacAddress Vm3 = MacAddress.Parse("02:00:00:01:00:03");
+    private static readonly MacAddress Vm4 = MacAddress.Parse("02:00:00:02:00:04");
+    private static readonly NetAddress Public = NetAddress.Parse("203.0.113.5");
+    private readonly PolicySnapshot _demo = PolicyFixtures.Demo();
+    private KernelSlowPathBed? _bed;
+
+    private KernelSlowPathBed Bed(PolicySnapshot? policy = null, OffloadTrigger when = OffloadTrigger.FirstPacket, KernelSlowPathOptions? options = null) =>
+        _bed ??= new KernelSlowPathBed(policy ?? _demo, when, options);
+
+    [RootFact]
+    public void DecideAsync_SameNetwork_FirstFrameThroughKernelLaterFramesFastPathAndOutputEqualsKernels()
+    {
+        KernelSlowPathBed bed = Bed();
+        ushort vm1 = bed.Port("vm1"), vm2 = bed.Port("vm2");
+
+        Result first = bed.Send(Tcp(Gateway, Vm1, "10.1.0.1", 41001, "10.1.0.2", 80), vm1);
+
+        first.Info.Path.Should().Be(PacketPath.Slow);
+        first.Info.Verdict.Should().Be(ActionVerdict.Output);
+        first.Info.OutPort.Should().Be(vm2);
+        bed.KernelOutputs.Should().ContainSingle().Which.KernelFrame.Should().Equal(first.Frame, "the fast path's frame is the kernel's, byte for byte");
+        (DstMac(first.Frame), SrcMac(first.Frame), Ttl(first.Frame)).Should().Be((Vm2, Gateway, (byte)63));
+        bed.Conntrack(new ConntrackTuple(NetAddress.Parse("10.1.0.1"), NetAddress.Parse("10.1.0.2"), IpProtocol.Tcp, 41001, 80)).Should().NotBeNull();
+        var countersAfterFirst = bed.Counters();
+        long fastBefore = bed.Datapath.GetStats().FastPathFrames;
+
+        Result synAck = bed.Send(Tcp(Gateway, Vm2, "10.1.0.2", 80, "10.1.0.1", 41001, flags: 0x12, seq: 5000, ack: 1001), vm2);
+        Result ackFrame = bed.Send(Tcp(Gateway, Vm1, "10.1.0.1", 41001, "10.1.0.2", 80, flags: 0x10, seq: 1001, ack: 5001), vm1);
+
+        synAck.Info.Path.Should().Be(PacketPath.Fast);
+        synAck.Info.OutPort.Should().Be(vm1);
+        DstMac(synAck.Frame).Should().Be(Vm1);
+        ackFrame.Info.Path.Should().Be(PacketPath.Fast);
+        ackFrame.Info.OutPort.Should().Be(vm2);
+        bed.Datapath.GetStats().FastPathFrames.Should().Be(fastBefore + 2);
+        bed.Counters().Should().BeEquivalentTo(countersAfterFirst, "later packets never reached the kernel");
+        bed.SlowPath.Stats.Should().Match<KernelSlowPathStats>(s => s.Injected == 1 && s.Verified == 1 && s.Mismatches == 0);
+    }
+
+    [RootFact]
+    public void DecideAsync_PeeredNetwork_RoutedByKernelWithTtlDecremented()
+    {
+        KernelSlowPathBed bed = Bed();
+
+        Result result = bed.Send(Tcp(Gateway, Vm4, "10.2.0.4", 41002, "10.1.0.2", 80), bed.Port("vm4"));
+
+        result.Info.OutPort.Should().Be(bed.Port("vm2"));
+        (DstMac(result.Frame), Ttl(result.Frame)).Should().Be((Vm2, (byte)63));
+        bed.KernelOutputs.Should().ContainSingle().Which.KernelFrame.Should().Equal(result.Frame);
+    }
+
+    [RootFact]
+    public void DecideAsync_RemoteVm_EncapsulatedOutOfUplinkAndInnerEqualsKernels()
+    {
+        KernelSlowPathBed bed = Bed();
+
+        Result result = bed.Send(Tcp(Gateway, Vm1, "10.1.0.1", 41003, "10.1.0.3", 80), bed.Port("vm1"));
+
+        result.Info.OutPort.Should().Be(PortRegistry.Uplink);
+        PacketParser.Parse(result.Frame, out ParsedPacket outer);
+        outer.Tunnel.Should().Be(TunnelKind.Vxlan);
+        outer.DstIp.Should().Be(NetAddress.Parse("192.0.2.11"), "vm3 lives on host-b");
+        outer.Vni.Should().Be(100u);
+        byte[] kernel = bed.KernelOutputs.Should().ContainSingle().Subject.KernelFrame;
+        result.Frame.AsSpan(outer.InnerOffset).ToArray().Should().Equal(kernel);
+        DstMac(kernel).Should().Be(Vm3);
+    }
+
+    [RootFact]
+    public void DecideAsync_TunnelFrameFromRemoteVm_DecapsulatedAndDeliveredWithVmMac()
+    {
+        KernelSlowPathBed bed = Bed();
+        UnderlayConfig hostB = _demo.Hosts[0].Underlay;
+        byte[] inner = Tcp(MacAddress.Parse("02:00:00:00:0b:99"), Vm3, "10.1.0.3", 41004, "10.1.0.2", 80);
+
+        Result result = bed.Send(Tunnel(inner, TunnelType.Vxlan, 100, hostB, _demo.Host.Underlay), PortRegistry.Uplink);
+
+        result.Info.Verdict.Should().Be(ActionVerdict.Output);
+        result.Info.OutPort.Should().Be(bed.Port("vm2"));
+        (DstMac(result.Frame), SrcMac(result.Frame)).Should().Be((Vm2, Gateway), "C13: the VM's MAC is written on delivery");
+        (SrcIp(result.Frame), DstPort(result.Frame)).Should().Be((NetAddress.Parse("10.1.0.3"), (ushort)80));
+        bed.KernelOutputs.Should().ContainSingle().Which.KernelFrame.Should().Equal(result.Frame);
+    }
+
+    [RootFact]
+    public void DecideAsync_AclDenied_DropWithRuleAndDropFlowStopsTheNextFrameInFastPath()
+    {
+        KernelSlowPathBed bed = Bed();
+        byte[] ssh = Tcp(Gateway, Vm1, "10.1.0.1", 41005, "10.1.0.2", 22);
+
+        Result first = bed.Send(ssh, bed.Port("vm1"));
+        Result second = bed.Send(ssh, bed.Port("vm1"));
+
+        first.Info.Verdict.Should().Be(ActionVerdict.Drop);
+        first.Info.Reason.Should().Be(DropReason.Acl);
+        first.Info.Path.Should().Be(PacketPath.Slow);
+        second.Info.Path.Should().Be(PacketPath.Fast, "the drop flow holds the decision");
+        second.Info.Verdict.Should().Be(ActionVerdict.Drop);
+        bed.SlowPath.Stats.Dropped.Should().Be(1);
+        bed.SlowPath.Stats.Injected.Should().Be(1);
+    }
+
+    [RootFact]
+    public void DecideAsync_SecurityGroup_UnsolicitedInboundDeniedButReplyToVmsOwnConnectionAllowed()
+    {
+        KernelSlowPathBed bed = Bed(when: OffloadTrigger.Established);
+        ushort vm1 = bed.Port("vm1"), vm2 = bed.Port("vm2");
+
+        Result inbound = bed.Send(Udp(Gateway, Vm1, "10.1.0.1", 41006, "10.1.0.2", 53), vm1);
+        Result outbound = bed.Send(Udp(Gateway, Vm2, "10.1.0.2", 41007, "10.1.0.1", 53), vm2);
+        Result reply = bed.Send(Udp(Gateway, Vm1, "10.1.0.1", 53, "10.1.0.2", 41007), vm1);
+
+        inbound.Info.Reason.Should().Be(DropReason.SecurityGroup);
+        outbound.Info.OutPort.Should().Be(vm1);
+        reply.Info.Verdict.Should().Be(ActionVerdict.Output);
+        reply.Info.OutPort.Should().Be(vm2);
+        reply.Info.Path.Should().Be(PacketPath.Slow, "under 'established' the reply goes through the kernel too, which admits it as established");
+        bed.KernelOutputs.Should().HaveCount(2).And.OnlyContain(o => o.Verified);
+    }
+
+    [RootFact]
+    public void DecideAsync_LeastConnectionsVipWithThreeBackends_AdapterPinsOneConnectionPerBackend()
+    {
+        LoadBalancerConfig web = _demo.LoadBalancers[0];
+        BackendConfig third = web.Backends[0] with { Ip = NetAddress.Parse("10.2.0.4") };
+        PolicySnapshot policy = _demo with
+        {
+            LoadBalancers = [web with { Algorithm = LoadBalancingAlgorithm.LeastConnections, Backends = [.. web.Backends, third] }],
+        };
+        KernelSlowPathBed bed = Bed(policy);
+
+        var backends = new List<NetAddress>();
+        for (ushort i = 0; i < 3; i++)
+        {
+            ushort sport = (ushort)(41010 + i);
+            Result result = bed.Send(Tcp(Gateway, Vm1, "10.1.0.1", sport, "10.1.255.10", 80), bed.Port("vm1"));
+            result.Info.Verdict.Should().Be(ActionVerdict.Output);
+            KernelConntrackEntry entry = bed.Conntrack(new ConntrackTuple(NetAddress.Parse("10.1.0.1"), NetAddress.Parse("10.1.255.10"), IpProtocol.Tcp, sport, 80))!.Value;
+            entry.Reply.SourcePort.Should().Be(8080);
+            PacketParser.Parse(result.Frame, out ParsedPacket p);
+            NetAddress delivered = p.Tunnel == TunnelKind.None ? p.DstIp : InnerDst(result.Frame, p);
+            delivered.Should().Be(entry.Reply.Source, "the datapath delivers to the backend the kernel DNATed to");
+            backends.Add(entry.Reply.Source);
+        }
+
+        backends.Should().OnlyHaveUniqueItems("least-connections spreads three connections over three backends");
+        foreach (BackendConfig b in policy.LoadBalancers[0].Backends)
+            bed.SlowPath.ActiveConnections(web.Vip, 80, IpProtocol.Tcp, b.Ip, b.Port).Should().Be(1);
+        bed.KernelOutputs.Should().OnlyContain(o => o.Verified);
+    }
+
+    [RootFact]
+    public void DecideAsync_PublicDestination_SnatOutOfUplinkAndReplyTranslatedBack()
+    {
+        KernelSlowPathBed bed = Bed();
+        ushort vm1 = bed.Port("vm1");
+
+        Result out1 = bed.Send(Tcp(Gateway, Vm1, "10.1.0.1", 41020, "198.51.100.7", 443), vm1);
+
+        out1.Info.OutPort.Should().Be(PortRegistry.Uplink);
+        SrcIp(out1.Frame).Should().Be(Public);
+        (SrcMac(out1.Frame), DstMac(out1.Frame)).Should().Be((_demo.Host.Underlay.Mac, Gateway));
+        ushort natPort = SrcPort(out1.Frame);
+        byte[] synAck = Tcp(_demo.Host.Underlay.Mac, Gateway, "198.51.100.7", 443, "203.0.113.5", natPort, flags: 0x12, seq: 7000, ack: 1001);
+
+        Result back = bed.Send(synAck, PortRegistry.Uplink);
+
+        back.Info.Path.Should().Be(PacketPath.Fast);
+        back.Info.OutPort.Should().Be(vm1);
+        (DstIp(back.Frame), DstPort(back.Frame), DstMac(back.Frame)).Should().Be((NetAddress.Parse("10.1.0.1"), (ushort)41020, Vm1));
+    }
+
+    [RootFact]
+    public void DecideAsync_IcmpErrorRelatedToSnatConnection_KernelUnNatsItToTheVm()
+    {
+        KernelSlowPathBed bed = Bed(when: OffloadTrigger.Established);
+        ushort vm1 = bed.Port("vm1");
+        Result query = bed.Send(Udp(Gateway, Vm1, "10.1.0.1", 41030, "198.51.100.7", 53, ipId: 77), vm1);
+        query.Info.OutPort.Should().Be(PortRegistry.Uplink);
+        byte[] error = PortUnreachable(_demo.Host.Underlay.Mac, Gateway, "198.51.100.7", "203.0.113.5", query.Frame, ipId: 4242);
+
+        Result delivered = bed.Send(error, PortRegistry.Uplink);
+
+        delivered.Info.Verdict.Should().Be(ActionVerdict.Output);
+        delivered.Info.OutPort.Should().Be(vm1);
+        DstIp(delivered.Frame).Should().Be(NetAddress.Parse("10.1.0.1"));
+        PacketParser.Parse(delivered.Frame, out ParsedPacket p);
+        (p.IsIcmpError, p.InnerSrcIp, p.InnerSrcPort).Should().Be((true, NetAddress.Parse("10.1.0.1"), (ushort)41030), "the quoted packet is un-NATed too");
+        bed.KernelOutputs.Last().KernelFrame.Should().Equal(delivered.Frame);
+    }
+
+    [RootFact]
+    public void DecideAsync_KernelNeverAnswers_CountedTimeoutDrop()
+    {
+        KernelSlowPathBed bed = Bed(options: new KernelSlowPathOptions { DecisionTimeout = TimeSpan.FromMilliseconds(200) });
+        // A multicast destination MAC is never rewritten, and the kernel does not route a unicast IP packet sent to one.
+        byte[] frame = Tcp(MacAddress.Parse("01:00:5e:00:00:01"), Vm1, "10.1.0.1", 41040, "10.1.0.2", 80);
+
+        Result result = bed.Send(frame, bed.Port("vm1"));
+
+        result.Info.Reason.Should().Be(DropReason.SlowPathTimeout);
+        bed.SlowPath.Stats.TimedOut.Should().Be(1);
+        bed.SlowPath.Stats.Pending.Should().Be(0);
+    }
+
+    [RootFact]
+    public void RecoverConnections_NewAdapterOverSameNamespace_RebuildsDecisionsOfLiveConnections()
+    {
+        KernelSlowPathBed bed = Bed();
+        ushort vm1 = bed.Port("vm1");
+        bed.Send(Tcp(Gateway, Vm1, "10.1.0.1", 41050, "10.1.0.2", 80), vm1);
+        bed.Send(Tcp(Gateway, Vm1, "10.1.0.1", 41051, "198.51.100.7", 443), vm1);
+        var live = new List<Offload.Conntrack.ConnectionInfo>();
+        foreach (var c in bed.Datapath.Conntrack.Snapshot())
+            live.Add(c);
+
+        KernelSlowPath restarted = bed.Restart();
+        IReadOnlyList<KernelRecoveredConnection> recovered = restarted.RecoverConnections();
+
+        recovered.Should().HaveCount(2);
+        foreach (var c in live)
+        {
+            KernelRecoveredConnection r = recovered.Single(x => x.OriginalKey.Equals(c.Original));
+            r.Decision.ReplyKey.Should().Be(c.Reply);
+            r.Decision.Action.Program.Ops.ToArray().Should().NotBeEmpty();
+            restarted.TryResolveDatapathKey(r.Entry, out var key).Should().BeTrue();
+            key.Should().Be(c.Original);
+            r.State.Should().Be(Offload.Conntrack.ConnState.SynSent);
+        }
+    }
+
+    private static NetAddress InnerDst(byte[] frame, in ParsedPacket outer)
+    {
+        PacketParser.Parse(frame.AsSpan(outer.InnerOffset), out ParsedPacket inner);
+        return inner.DstIp;
+    }
+
+    public void Dispose() => _bed?.Dispose();
+}
