@@ -32,6 +32,7 @@ public sealed class KernelSlowPathKernelTests : IDisposable
     {
         KernelSlowPathBed bed = Bed();
         ushort vm1 = bed.Port("vm1"), vm2 = bed.Port("vm2");
+        long kernelPacketsBefore = bed.Counters().Values.Sum(c => c.Packets);
 
         Result first = bed.Send(Tcp(Gateway, Vm1, "10.1.0.1", 41001, "10.1.0.2", 80), vm1);
 
@@ -42,6 +43,7 @@ public sealed class KernelSlowPathKernelTests : IDisposable
         (DstMac(first.Frame), SrcMac(first.Frame), Ttl(first.Frame)).Should().Be((Vm2, Gateway, (byte)63));
         bed.Conntrack(new ConntrackTuple(NetAddress.Parse("10.1.0.1"), NetAddress.Parse("10.1.0.2"), IpProtocol.Tcp, 41001, 80)).Should().NotBeNull();
         var countersAfterFirst = bed.Counters();
+        countersAfterFirst.Values.Sum(c => c.Packets).Should().BeGreaterThan(kernelPacketsBefore, "the first packet met the ruleset");
         long fastBefore = bed.Datapath.GetStats().FastPathFrames;
 
         Result synAck = bed.Send(Tcp(Gateway, Vm2, "10.1.0.2", 80, "10.1.0.1", 41001, flags: 0x12, seq: 5000, ack: 1001), vm2);
@@ -247,6 +249,82 @@ public sealed class KernelSlowPathKernelTests : IDisposable
             key.Should().Be(c.Original);
             r.State.Should().Be(Offload.Conntrack.ConnState.SynSent);
         }
+    }
+
+    [RootFact]
+    public void DecideAsync_PeeredRemoteVm_GreEncapsulatedWithDestinationNetworksKey()
+    {
+        KernelSlowPathBed bed = Bed();
+
+        Result result = bed.Send(Tcp(Gateway, Vm1, "10.1.0.1", 41060, "10.2.0.5", 80), bed.Port("vm1"));
+
+        result.Info.OutPort.Should().Be(PortRegistry.Uplink);
+        PacketParser.Parse(result.Frame, out ParsedPacket outer);
+        (outer.Tunnel, outer.Vni, outer.DstIp).Should().Be((TunnelKind.Gre, 200u, NetAddress.Parse("192.0.2.11")), "vm5 is in red (GRE, 200) on host-b");
+        result.Frame.AsSpan(outer.InnerOffset).ToArray().Should().Equal(bed.KernelOutputs.Single().KernelFrame);
+    }
+
+    [RootFact]
+    public void DecideAsync_PingBetweenLocalVms_IcmpEchoLearnedAndReplyInstalled()
+    {
+        KernelSlowPathBed bed = Bed();
+        ushort vm1 = bed.Port("vm1"), vm2 = bed.Port("vm2");
+        byte[] echo = PacketIo.TestFrames.EchoRequest(Gateway, Vm1, PacketIo.TestFrames.V4("10.1.0.1"), PacketIo.TestFrames.V4("10.1.0.2"), 0x4242, 1, "ping"u8);
+
+        Result request = bed.Send(echo, vm1);
+        byte[] reply = PacketIo.TestFrames.EchoRequest(Gateway, Vm2, PacketIo.TestFrames.V4("10.1.0.2"), PacketIo.TestFrames.V4("10.1.0.1"), 0x4242, 1, "ping"u8);
+        reply[34] = 0; // echo reply
+        reply[36] = 0;
+        reply[37] = 0;
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(reply.AsSpan(36), PacketIo.TestFrames.Checksum(reply.AsSpan(34)));
+        Result answer = bed.Send(reply, vm2);
+
+        request.Info.OutPort.Should().Be(vm2);
+        request.Frame.Should().Equal(bed.KernelOutputs.Single().KernelFrame);
+        answer.Info.Path.Should().Be(PacketPath.Fast, "the echo reply's flow was installed with the request's");
+        answer.Info.OutPort.Should().Be(vm1);
+    }
+
+    [RootFact]
+    public void DecideAsync_HandshakeUnderEstablishedTrigger_KnownConnectionPacketsGoThroughKernelUntilOffloaded()
+    {
+        KernelSlowPathBed bed = Bed(when: OffloadTrigger.Established);
+        ushort vm1 = bed.Port("vm1"), vm2 = bed.Port("vm2");
+        var tuple = new ConntrackTuple(NetAddress.Parse("10.1.0.1"), NetAddress.Parse("10.1.0.2"), IpProtocol.Tcp, 41070, 80);
+
+        Result syn = bed.Send(Tcp(Gateway, Vm1, "10.1.0.1", 41070, "10.1.0.2", 80), vm1);
+        Result synAck = bed.Send(Tcp(Gateway, Vm2, "10.1.0.2", 80, "10.1.0.1", 41070, flags: 0x12, seq: 5000, ack: 1001), vm2);
+        Result ack = bed.Send(Tcp(Gateway, Vm1, "10.1.0.1", 41070, "10.1.0.2", 80, flags: 0x10, seq: 1001, ack: 5001), vm1);
+        Result data = bed.Send(Tcp(Gateway, Vm1, "10.1.0.1", 41070, "10.1.0.2", 80, flags: 0x18, seq: 1001, ack: 5001), vm1);
+
+        (syn.Info.Path, synAck.Info.Path, ack.Info.Path).Should().Be((PacketPath.Slow, PacketPath.Slow, PacketPath.Slow));
+        synAck.Info.OutPort.Should().Be(vm1);
+        ack.Info.OutPort.Should().Be(vm2);
+        data.Info.Path.Should().Be(PacketPath.Fast, "established: both directions are offloaded");
+        bed.Conntrack(tuple)!.Value.KernelTcpState.Should().Be(3, "the kernel saw the whole handshake (TCP_CONNTRACK_ESTABLISHED)");
+        bed.KernelOutputs.Should().HaveCount(3).And.OnlyContain(o => o.Verified);
+    }
+
+    [RootFact]
+    public void OnConnectionRemoved_PinnedVipConnection_ReleasesCountAndKernelPin()
+    {
+        KernelSlowPathBed bed = Bed(_demo with { LoadBalancers = [_demo.LoadBalancers[0] with { Algorithm = LoadBalancingAlgorithm.LeastConnections }] });
+        LoadBalancerConfig web = bed.Topology.Policy.LoadBalancers[0];
+        bed.Send(Tcp(Gateway, Vm1, "10.1.0.1", 41080, "10.1.255.10", 80), bed.Port("vm1"));
+        string map = Offload.Kernel.Nftables.NftablesRulesetGenerator.BackendAddressMapName(web.Name);
+        bed.Namespace.Exec("nft", "list", "map", "inet", bed.Topology.Topology.TableName, map).Should().Contain("41080");
+        Offload.Conntrack.ConnectionInfo connection = bed.Datapath.Conntrack.Snapshot().Single();
+        NetAddress backend = connection.Reply.SrcIp;
+        bed.SlowPath.ActiveConnections(web.Vip, 80, IpProtocol.Tcp, backend, 8080).Should().Be(1);
+
+        bed.Datapath.Conntrack.Remove(connection.Id, Offload.Conntrack.ConntrackRemoveReason.Explicit);
+
+        bed.SlowPath.ActiveConnections(web.Vip, 80, IpProtocol.Tcp, backend, 8080).Should().Be(0);
+        long deadline = Environment.TickCount64 + 2000;
+        while (bed.Namespace.Exec("nft", "list", "map", "inet", bed.Topology.Topology.TableName, map).Contains("41080", StringComparison.Ordinal)
+               && Environment.TickCount64 < deadline)
+            Thread.Sleep(20);
+        bed.Namespace.Exec("nft", "list", "map", "inet", bed.Topology.Topology.TableName, map).Should().NotContain("41080");
     }
 
     private static NetAddress InnerDst(byte[] frame, in ParsedPacket outer)
