@@ -48,12 +48,15 @@ public sealed partial class KernelSlowPath
         if (_byTuple.Count == 0 && _related.Count == 0 && _inbox.IsEmpty)
             _wake.Wait(IdleWait);
         _wake.Reset();
-        // Outputs first: whatever came out before the new requests went in belongs to no one of them.
-        DrainDevices();
-        DrainNflog();
-        Unpin();
-        InjectQueued();
-        Expire();
+        lock (_policyGate)
+        {
+            // Outputs first: whatever came out before the new requests went in belongs to no one of them.
+            DrainDevices();
+            DrainNflog();
+            Unpin();
+            InjectQueued();
+            Expire();
+        }
     }
 
     private void InjectQueued()

@@ -121,8 +121,9 @@ public sealed partial class KernelSlowPath : ISlowPath, ISlowPathObserver, IDisp
     internal Action<KernelOutput>? OnKernelOutput { get; set; }
 
     /// <summary>
-    /// Applies <paramref name="next"/> to the topology (devices, routes, ruleset) and decides by it from now on.
-    /// Revalidating the datapath's offloaded flows afterwards is the caller's.
+    /// Applies <paramref name="next"/> to the topology (devices, routes, ruleset) and decides by it from now on; the
+    /// adapter's thread pauses meanwhile, so it never reads a device the change removes. Declaring new ports to the
+    /// datapath and revalidating its offloaded flows afterwards are the caller's.
     /// </summary>
     public void ApplyPolicy(Policy.PolicySnapshot next)
     {
@@ -230,8 +231,9 @@ public sealed partial class KernelSlowPath : ISlowPath, ISlowPathObserver, IDisp
     /// <inheritdoc/>
     public void OnDecisionDiscarded(SlowPathRequest request, SlowPathDecision decision)
     {
-        ArgumentNullException.ThrowIfNull(request);
-        ArgumentNullException.ThrowIfNull(decision);
+        // Called on the datapath's thread: nothing here throws.
+        if (request is null || decision is null)
+            return;
         if (decision.ReplyKey is { } reply && request.Connection.IsNone)
             Release(request.Key, reply);
     }

@@ -327,6 +327,27 @@ public sealed class KernelSlowPathKernelTests : IDisposable
         bed.Namespace.Exec("nft", "list", "map", "inet", bed.Topology.Topology.TableName, map).Should().NotContain("41080");
     }
 
+    [RootFact]
+    public void DecideAsync_KernelRewritesOtherwiseThanLearned_CountsMismatchSendsKernelsFrameAndInstallsNothing()
+    {
+        KernelSlowPathBed bed = Bed();
+        ushort vm1 = bed.Port("vm1"), vm2 = bed.Port("vm2");
+        MacAddress odd = MacAddress.Parse("02:00:00:00:99:99");
+        // The kernel now addresses vm2 with a MAC the topology does not say.
+        bed.Namespace.Exec("ip", "neigh", "replace", "10.1.0.2", "lladdr", odd.ToString(), "dev", bed.Topology.Ports["vm2"].Name, "nud", "permanent");
+
+        Result first = bed.Send(Tcp(Gateway, Vm1, "10.1.0.1", 41090, "10.1.0.2", 80), vm1);
+        Result again = bed.Send(Tcp(Gateway, Vm1, "10.1.0.1", 41090, "10.1.0.2", 80), vm1); // the SYN retransmitted
+
+        first.Info.IsResponse.Should().BeTrue("the kernel's own frame is sent in place of the request");
+        first.Info.OutPort.Should().Be(vm2);
+        DstMac(first.Frame).Should().Be(odd);
+        first.Frame.Should().Equal(bed.KernelOutputs[0].KernelFrame);
+        again.Info.Path.Should().Be(PacketPath.Slow, "nothing was offloaded: the kernel keeps deciding");
+        bed.SlowPath.Stats.Should().Match<KernelSlowPathStats>(s => s.Mismatches == 2 && s.Verified == 0);
+        bed.Datapath.GetStats().FlowsInstalled.Should().Be(0);
+    }
+
     private static NetAddress InnerDst(byte[] frame, in ParsedPacket outer)
     {
         PacketParser.Parse(frame.AsSpan(outer.InnerOffset), out ParsedPacket inner);
