@@ -22,6 +22,8 @@ public sealed partial class KernelSlowPath
         // libnftables talks netlink from the calling thread: this thread lives in the topology's namespace.
         if (_topology.Namespace is { } ns && Interop.Sys.SetNs(ns.Handle, CloneNewNet) != 0)
         {
+            // Nothing can be written into the kernel from here: every request, now and later, is answered at once.
+            _broken = true;
             Interlocked.Increment(ref _errors);
             FailAll(DropReason.SlowPathError);
             return;

@@ -64,6 +64,7 @@ public sealed partial class KernelSlowPath : ISlowPath, ISlowPathObserver, IDisp
     private readonly object _policyGate = new();
     private volatile State _state;
     private volatile bool _stopping;
+    private volatile bool _broken;
     private int _inFlight;
     private long _injected, _forwarded, _dropped, _timedOut, _verified, _mismatches, _unmatched, _errors;
 
@@ -150,7 +151,7 @@ public sealed partial class KernelSlowPath : ISlowPath, ISlowPathObserver, IDisp
 
     private ValueTask<SlowPathDecision> Decide(SlowPathRequest request)
     {
-        if (_stopping || request is null)
+        if (_stopping || _broken || request is null)
             return new(SlowPathDecision.Drop(DropReason.SlowPathError));
         State state = _state;
         ReadOnlySpan<byte> frame = request.Frame.Span;

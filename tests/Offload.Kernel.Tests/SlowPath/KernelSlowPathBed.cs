@@ -25,12 +25,13 @@ internal sealed class KernelSlowPathBed : IDisposable
     private readonly RecordingSink _sink = new();
     private long _cookie;
 
-    public KernelSlowPathBed(PolicySnapshot policy, OffloadTrigger when = OffloadTrigger.FirstPacket, KernelSlowPathOptions? options = null)
+    public KernelSlowPathBed(PolicySnapshot policy, OffloadTrigger when = OffloadTrigger.FirstPacket, KernelSlowPathOptions? options = null,
+        TimeProvider? time = null)
     {
         Namespace = NetnsHandle.Create();
         Topology = KernelHostTopology.Build(policy, Namespace.Namespace, Owner);
         Ports = new PortRegistry();
-        SlowPath = new KernelSlowPath(Topology, Ports, options);
+        SlowPath = new KernelSlowPath(Topology, Ports, options, time);
         SlowPath.OnKernelOutput = o => { lock (KernelOutputs) KernelOutputs.Add(o); };
         Backend = new SoftwareBackend();
         var datapathOptions = new DatapathOptions { Conntrack = policy.ToConntrackOptions(), Offload = new OffloadPolicy { When = when } };

@@ -24,8 +24,9 @@ public sealed class KernelSlowPathKernelTests : IDisposable
     private readonly PolicySnapshot _demo = PolicyFixtures.Demo();
     private KernelSlowPathBed? _bed;
 
-    private KernelSlowPathBed Bed(PolicySnapshot? policy = null, OffloadTrigger when = OffloadTrigger.FirstPacket, KernelSlowPathOptions? options = null) =>
-        _bed ??= new KernelSlowPathBed(policy ?? _demo, when, options);
+    private KernelSlowPathBed Bed(PolicySnapshot? policy = null, OffloadTrigger when = OffloadTrigger.FirstPacket, KernelSlowPathOptions? options = null,
+        TimeProvider? time = null) =>
+        _bed ??= new KernelSlowPathBed(policy ?? _demo, when, options, time);
 
     [RootFact]
     public void DecideAsync_SameNetwork_FirstFrameThroughKernelLaterFramesFastPathAndOutputEqualsKernels()
@@ -346,6 +347,65 @@ public sealed class KernelSlowPathKernelTests : IDisposable
         again.Info.Path.Should().Be(PacketPath.Slow, "nothing was offloaded: the kernel keeps deciding");
         bed.SlowPath.Stats.Should().Match<KernelSlowPathStats>(s => s.Mismatches == 2 && s.Verified == 0);
         bed.Datapath.GetStats().FlowsInstalled.Should().Be(0);
+    }
+
+    [RootFact]
+    public void DecideAsync_VipBackendDeniedAfterDnat_DropMatchedToTheVipRequestByDeviceAndSource()
+    {
+        LoadBalancerConfig web = _demo.LoadBalancers[0];
+        BackendConfig closed = web.Backends[0] with { Port = 9090 }; // vm2's security group admits 80 and 8080 only
+        KernelSlowPathBed bed = Bed(_demo with { LoadBalancers = [web with { Backends = [closed] }] });
+
+        Result result = bed.Send(Tcp(Gateway, Vm1, "10.1.0.1", 41100, "10.1.255.10", 80), bed.Port("vm1"));
+
+        result.Info.Verdict.Should().Be(ActionVerdict.Drop);
+        result.Info.Reason.Should().Be(DropReason.SecurityGroup, "NFLOG logged the DNATed tuple, which still names the VIP request's source");
+        bed.SlowPath.ActiveConnections(web.Vip, 80, IpProtocol.Tcp, closed.Ip, 9090).Should().Be(0, "a dropped connection gives its backend share back");
+    }
+
+    [RootFact]
+    public void DecideAsync_InjectedClockPassesTimeout_DropsWithoutWaitingRealTime()
+    {
+        var clock = new ManualClock();
+        KernelSlowPathBed bed = Bed(options: new KernelSlowPathOptions { DecisionTimeout = TimeSpan.FromHours(1) }, time: clock);
+        byte[] frame = Tcp(MacAddress.Parse("01:00:5e:00:00:01"), Vm1, "10.1.0.1", 41110, "10.1.0.2", 80);
+        var input = new InputFrame(PacketBuffer.CopyOf(frame), bed.Port("vm1"), 1);
+        bed.Datapath.Process(ref input);
+        Thread.Sleep(100);
+        bed.SlowPath.Stats.Pending.Should().Be(1, "an hour has not passed on the injected clock");
+
+        clock.Advance(TimeSpan.FromHours(1));
+
+        long deadline = Environment.TickCount64 + 2000;
+        while (bed.SlowPath.Stats.TimedOut == 0 && Environment.TickCount64 < deadline)
+            Thread.Sleep(5);
+        bed.SlowPath.Stats.Should().Match<KernelSlowPathStats>(s => s.TimedOut == 1 && s.Pending == 0);
+    }
+
+    [RootFact]
+    public void ApplyPolicy_AclNowDeniesWeb_NextConnectionDroppedByTheNewRule()
+    {
+        KernelSlowPathBed bed = Bed();
+        bed.Send(Tcp(Gateway, Vm1, "10.1.0.1", 41120, "10.1.0.2", 80), bed.Port("vm1")).Info.Verdict.Should().Be(ActionVerdict.Output);
+        AclRuleConfig ssh = _demo.Acl.Rules[0];
+        PolicySnapshot next = _demo with { Acl = _demo.Acl with { Rules = [ssh with { DstPorts = PortSet.Parse("22,80") }] } };
+
+        bed.SlowPath.ApplyPolicy(next);
+        Result result = bed.Send(Tcp(Gateway, Vm1, "10.1.0.1", 41121, "10.1.0.2", 80), bed.Port("vm1"));
+
+        result.Info.Reason.Should().Be(DropReason.Acl);
+        bed.SlowPath.Policy.Snapshot.Should().BeSameAs(next);
+    }
+
+    private sealed class ManualClock : TimeProvider
+    {
+        private long _ticks = 1_000_000;
+
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+        public override long GetTimestamp() => Interlocked.Read(ref _ticks);
+
+        public void Advance(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
     }
 
     private static NetAddress InnerDst(byte[] frame, in ParsedPacket outer)
