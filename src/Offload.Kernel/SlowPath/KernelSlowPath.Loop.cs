@@ -56,6 +56,7 @@ public sealed partial class KernelSlowPath
             DrainDevices();
             DrainNflog();
             Unpin();
+            DeleteRevoked();
             InjectQueued();
             Expire();
         }

@@ -397,6 +397,30 @@ public sealed class KernelSlowPathKernelTests : IDisposable
         bed.SlowPath.Policy.Snapshot.Should().BeSameAs(next);
     }
 
+    [RootFact]
+    public void Revalidate_PolicyNowDeniesOffloadedConnection_RemovedFromFastPathAndKernel()
+    {
+        KernelSlowPathBed bed = Bed();
+        ushort vm1 = bed.Port("vm1");
+        var tuple = new ConntrackTuple(NetAddress.Parse("10.1.0.1"), NetAddress.Parse("10.1.0.2"), IpProtocol.Tcp, 41130, 80);
+        bed.Send(Tcp(Gateway, Vm1, "10.1.0.1", 41130, "10.1.0.2", 80), vm1);
+        bed.Send(Tcp(Gateway, Vm1, "10.1.0.4", 41131, "10.1.0.3", 443), vm1); // spoofed: dropped, nothing tracked
+        bed.Send(Tcp(Gateway, Vm1, "10.1.0.1", 41132, "10.1.0.3", 443), vm1); // to the remote vm3: stays allowed
+        AclRuleConfig ssh = _demo.Acl.Rules[0];
+        bed.SlowPath.ApplyPolicy(_demo with { Acl = _demo.Acl with { Rules = [ssh with { DstPorts = PortSet.Parse("22,80") }] } });
+
+        RevalidationResult result = bed.Datapath.Revalidate(bed.SlowPath);
+
+        (result.Checked, result.Removed).Should().Be((2, 1));
+        long deadline = Environment.TickCount64 + 2000;
+        while (bed.Conntrack(tuple) is not null && Environment.TickCount64 < deadline)
+            Thread.Sleep(10);
+        bed.Conntrack(tuple).Should().BeNull("the kernel forgets the denied connection too");
+        Result next = bed.Send(Tcp(Gateway, Vm1, "10.1.0.1", 41130, "10.1.0.2", 80, flags: 0x10, seq: 1001, ack: 1), vm1);
+        next.Info.Verdict.Should().Be(ActionVerdict.Drop);
+        next.Info.Path.Should().Be(PacketPath.Slow, "its flows are gone");
+    }
+
     private sealed class ManualClock : TimeProvider
     {
         private long _ticks = 1_000_000;
