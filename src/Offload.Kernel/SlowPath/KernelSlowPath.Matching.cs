@@ -122,9 +122,10 @@ public sealed partial class KernelSlowPath
             return KernelFrameOnly(pending, device, kernelFrame, in kernelParse, provenance, learned);
         Interlocked.Increment(ref _verified);
         OnKernelOutput?.Invoke(new KernelOutput(request, kernelFrame.ToArray(), learned, Verified: true));
+        // A known connection keeps the datapath's own keys; a first packet gets the kernel's other direction.
         FlowKey? replyKey = request.IsRelated ? null
             : request.Connection.IsNone ? (original ? flows.ReplyKey : flows.OriginalKey)
-            : request.Direction == ConnDirection.Original ? flows.ReplyKey : request.Tracked.Original;
+            : request.Direction == ConnDirection.Original ? request.Tracked.Reply : request.Tracked.Original;
         return new SlowPathDecision
         {
             Verdict = ActionVerdict.Output,

@@ -106,6 +106,37 @@ public sealed class KernelSlowPathKernelTests : IDisposable
     }
 
     [RootFact]
+    public void DecideAsync_GreFrameFromRemoteVmOfRed_DeliveredToVm4AndReplyEncapsulatedBack()
+    {
+        KernelSlowPathBed bed = Bed();
+        UnderlayConfig hostB = _demo.Hosts[0].Underlay;
+        ushort vm4 = bed.Port("vm4");
+        byte[] inner = Udp(Vm4, MacAddress.Parse("02:00:00:02:00:05"), "10.2.0.5", 41140, "10.2.0.4", 53);
+
+        Result result = bed.Send(Tunnel(inner, TunnelType.Gre, 200, hostB, _demo.Host.Underlay), PortRegistry.Uplink);
+        Result reply = bed.Send(Udp(Gateway, Vm4, "10.2.0.4", 53, "10.2.0.5", 41140), vm4);
+
+        result.Info.OutPort.Should().Be(vm4);
+        result.Frame.Should().Equal(bed.KernelOutputs.Single().KernelFrame);
+        reply.Info.Path.Should().Be(PacketPath.Fast);
+        reply.Info.OutPort.Should().Be(PortRegistry.Uplink);
+        PacketParser.Parse(reply.Frame, out ParsedPacket outer);
+        (outer.Tunnel, outer.Vni, outer.DstIp).Should().Be((TunnelKind.Gre, 200u, hostB.Ip));
+    }
+
+    [RootFact]
+    public void DecideAsync_TunnelFrameOfUnknownVni_DroppedWithoutInjection()
+    {
+        KernelSlowPathBed bed = Bed();
+        byte[] inner = Udp(Vm1, Vm3, "10.1.0.3", 41150, "10.1.0.1", 53);
+
+        Result result = bed.Send(Tunnel(inner, TunnelType.Vxlan, 999, _demo.Hosts[0].Underlay, _demo.Host.Underlay), PortRegistry.Uplink);
+
+        result.Info.Reason.Should().Be(DropReason.NoRoute);
+        bed.SlowPath.Stats.Injected.Should().Be(0);
+    }
+
+    [RootFact]
     public void DecideAsync_AclDenied_DropWithRuleAndDropFlowStopsTheNextFrameInFastPath()
     {
         KernelSlowPathBed bed = Bed();
