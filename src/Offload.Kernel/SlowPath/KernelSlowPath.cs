@@ -46,6 +46,11 @@ namespace Offload.Kernel.SlowPath;
 /// conntrack keeps the binding after that. <see cref="OnConnectionRemoved"/> deletes the pin and gives back the count.</para>
 /// <para>Restart. <see cref="RecoverConnections"/> derives, from the kernel's conntrack dump and the topology alone, the
 /// decisions of every live connection of this host, so a new agent can re-install its fast path.</para>
+/// <para>Policy changes (S4). <see cref="ApplyPolicy"/> reconciles the topology and swaps the ruleset atomically;
+/// <see cref="Revalidate"/> then re-derives offloaded connections (a denied one also loses its kernel conntrack entry).</para>
+/// <para>Not the kernel's. ARP and neighbour solicitations are answered by the switch's own responder (the kernel holds
+/// no VM address); QoS meters are charged by the learned actions as by the policy slow path. ICMPv6 errors related to a
+/// connection are not matched yet (no IPv4 identification to go by): they time out.</para>
 /// <para>Threads. <see cref="DecideAsync"/> never blocks and never throws: it copies the frame, queues the request for
 /// the adapter's thread and returns a pending task. Observer callbacks may come from the datapath's thread.</para>
 /// </remarks>
