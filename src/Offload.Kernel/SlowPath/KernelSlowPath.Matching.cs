@@ -52,13 +52,16 @@ public sealed partial class KernelSlowPath
         return null;
     }
 
-    // An ICMP error's own tuple names no entry; NAT rewrites its addresses but never the IPv4 identification.
+    // An ICMP error's own tuple names no entry; NAT rewrites its addresses but never the IPv4 identification. IPv6 has
+    // none: an ICMPv6 error is matched by its type, code and length, which NAT of the same family keeps.
     private KernelPendingDecision? FindRelated(in ParsedPacket p)
     {
         foreach (KernelPendingDecision pending in _related)
         {
             ParsedPacket q = pending.Request.Packet;
-            if (q.L3 == p.L3 && q.IpId == p.IpId && q.Protocol == p.Protocol && q.DstPort == p.DstPort && p.L3 == L3Kind.IPv4)
+            if (q.L3 != p.L3 || q.Protocol != p.Protocol || q.DstPort != p.DstPort)
+                continue;
+            if (p.L3 == L3Kind.IPv4 ? q.IpId == p.IpId : q.L3End - q.L4Offset == p.L3End - p.L4Offset)
                 return pending;
         }
         return null;

@@ -38,7 +38,7 @@ namespace Offload.Kernel.SlowPath;
 /// <para>Known connections. Packets of a connection the datapath tracks but has not offloaded (the handshake under
 /// <see cref="OffloadTrigger.Established"/>, TCP FIN/RST punted so the kernel's state machine advances, ICMP errors
 /// related to a connection) are written in too and answered with the connection's action once the kernel forwarded them
-/// (ICMP errors are matched by their IPv4 identification, since their own tuple names no entry).</para>
+/// (ICMP errors are matched by their IPv4 identification, since their own tuple names no entry; see below for ICMPv6).</para>
 /// <para>Load balancing. A <c>random</c> VIP is the kernel's own (<c>numgen random</c>). For least-connections and
 /// Maglev, which nftables cannot express, the adapter chooses the backend with the same selectors as
 /// <see cref="PolicySlowPath"/> (least-connections from this adapter's live counts) and pins it in the VIP's kernel
@@ -50,7 +50,8 @@ namespace Offload.Kernel.SlowPath;
 /// <see cref="Revalidate"/> then re-derives offloaded connections (a denied one also loses its kernel conntrack entry).</para>
 /// <para>Not the kernel's. ARP and neighbour solicitations are answered by the switch's own responder (the kernel holds
 /// no VM address); QoS meters are charged by the learned actions as by the policy slow path. ICMPv6 errors related to a
-/// connection are not matched yet (no IPv4 identification to go by): they time out.</para>
+/// connection have no IPv4 identification to be matched by; they are matched by type, code and length, so two such
+/// errors of the same shape in flight at once may be answered crosswise.</para>
 /// <para>Threads. <see cref="DecideAsync"/> never blocks and never throws: it copies the frame, queues the request for
 /// the adapter's thread and returns a pending task. Observer callbacks may come from the datapath's thread.</para>
 /// </remarks>
@@ -253,6 +254,7 @@ public sealed partial class KernelSlowPath : ISlowPath, ISlowPathObserver, IDisp
         _stopping = true;
         _wake.Set();
         _thread.Join();
+        FailAll(DropReason.SlowPathError); // what was queued while the thread wound down
         _nflog.Dispose();
         _conntrack.Dispose();
         _wake.Dispose();
