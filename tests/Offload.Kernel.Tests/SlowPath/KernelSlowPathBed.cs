@@ -122,6 +122,36 @@ internal sealed class KernelSlowPathBed : IDisposable
         return frame;
     }
 
+    /// <summary>Ethernet + IPv6 (hop limit 64) + TCP SYN with a correct checksum.</summary>
+    public static byte[] Tcp6(MacAddress dstMac, MacAddress srcMac, string srcIp, ushort srcPort, string dstIp, ushort dstPort)
+    {
+        var frame = new byte[14 + 40 + 20];
+        dstMac.WriteTo(frame);
+        srcMac.WriteTo(frame.AsSpan(6));
+        BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(12), 0x86DD);
+        Span<byte> ip = frame.AsSpan(14, 40);
+        ip[0] = 0x60;
+        BinaryPrimitives.WriteUInt16BigEndian(ip[4..], 20);
+        ip[6] = 6;
+        ip[7] = 64;
+        NetAddress.Parse(srcIp).WriteTo(ip[8..]);
+        NetAddress.Parse(dstIp).WriteTo(ip[24..]);
+        Span<byte> tcp = frame.AsSpan(54, 20);
+        BinaryPrimitives.WriteUInt16BigEndian(tcp, srcPort);
+        BinaryPrimitives.WriteUInt16BigEndian(tcp[2..], dstPort);
+        BinaryPrimitives.WriteUInt32BigEndian(tcp[4..], 1000);
+        tcp[12] = 5 << 4;
+        tcp[13] = 0x02;
+        BinaryPrimitives.WriteUInt16BigEndian(tcp[14..], 65535);
+        var pseudo = new byte[40 + 20];
+        ip.Slice(8, 32).CopyTo(pseudo);
+        pseudo[35] = 20;
+        pseudo[39] = 6;
+        tcp.CopyTo(pseudo.AsSpan(40));
+        BinaryPrimitives.WriteUInt16BigEndian(tcp[16..], TestFrames.Checksum(pseudo));
+        return frame;
+    }
+
     public static byte[] Udp(MacAddress dstMac, MacAddress srcMac, string srcIp, ushort srcPort, string dstIp, ushort dstPort, ushort ipId = 0)
     {
         byte[] frame = TestFrames.Udp(dstMac, srcMac, TestFrames.V4(srcIp), TestFrames.V4(dstIp), srcPort, dstPort, "hello"u8);

@@ -137,6 +137,29 @@ public sealed class KernelSlowPathKernelTests : IDisposable
     }
 
     [RootFact]
+    public void DecideAsync_Ipv6BetweenLocalVms_HopLimitDecrementedAndOutputEqualsKernels()
+    {
+        PolicySnapshot policy = _demo with
+        {
+            Networks = [.. _demo.Networks.Select(n => n.Name == "blue" ? n with { Cidr6 = Prefix.Parse("fd00:1::/64") } : n)],
+            Ports = [.. _demo.Ports.Select(p => p.Name switch
+            {
+                "vm1" => p with { Ipv6 = NetAddress.Parse("fd00:1::1") },
+                "vm2" => p with { Ipv6 = NetAddress.Parse("fd00:1::2") },
+                _ => p,
+            })],
+        };
+        KernelSlowPathBed bed = Bed(policy);
+
+        Result result = bed.Send(Tcp6(Gateway, Vm1, "fd00:1::1", 41160, "fd00:1::2", 80), bed.Port("vm1"));
+
+        result.Info.Verdict.Should().Be(ActionVerdict.Output);
+        result.Info.OutPort.Should().Be(bed.Port("vm2"));
+        result.Frame[14 + 7].Should().Be(63, "the hop limit is decremented");
+        result.Frame.Should().Equal(bed.KernelOutputs.Single().KernelFrame);
+    }
+
+    [RootFact]
     public void DecideAsync_AclDenied_DropWithRuleAndDropFlowStopsTheNextFrameInFastPath()
     {
         KernelSlowPathBed bed = Bed();
