@@ -85,6 +85,8 @@ public enum DropReason : byte
     SpoofedSource,
     /// <summary>Traffic from the public network that belongs to no connection (unsolicited inbound).</summary>
     Unsolicited,
+    /// <summary>The slow path gave no answer in time (the kernel neither forwarded nor logged a drop of the packet).</summary>
+    SlowPathTimeout,
 }
 
 /// <summary>Stable names of <see cref="DropReason"/> values.</summary>

@@ -107,6 +107,42 @@ public static class NftablesRulesetGenerator
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
+    /// <summary>
+    /// A JSON document that removes the pin of the connection from <paramref name="client"/>:<paramref name="clientPort"/>
+    /// made by <see cref="PinBackendCommand"/> (the kernel refuses it with ENOENT once the pin has expired).
+    /// </summary>
+    public static string UnpinBackendCommand(KernelTopology topology, LoadBalancerConfig loadBalancer, NetAddress client, ushort clientPort)
+    {
+        ArgumentNullException.ThrowIfNull(topology);
+        ArgumentNullException.ThrowIfNull(loadBalancer);
+        if (loadBalancer.Algorithm == LoadBalancingAlgorithm.Random)
+            throw new ArgumentException($"load balancer '{loadBalancer.Name}' is random: it has no connection maps", nameof(loadBalancer));
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteStartArray("nftables");
+            foreach (string map in (ReadOnlySpan<string>)[BackendAddressMapName(loadBalancer.Name), BackendPortMapName(loadBalancer.Name)])
+            {
+                w.WriteStartObject();
+                w.WriteStartObject("delete");
+                w.WriteStartObject("element");
+                w.WriteString("family", Family);
+                w.WriteString("table", topology.TableName);
+                w.WriteString("name", map);
+                w.WriteStartArray("elem");
+                NftJson.Concat(w, x => NftJson.Address(x, client), x => x.WriteNumberValue(clientPort));
+                w.WriteEndArray();
+                w.WriteEndObject();
+                w.WriteEndObject();
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
     private static void Element(Utf8JsonWriter w, string table, string map, NetAddress client, ushort clientPort, long seconds, Action<Utf8JsonWriter> data)
     {
         w.WriteStartObject();
