@@ -5,7 +5,9 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 using Offload.Cli.Replay;
+using Offload.Datapath;
 using Offload.Hosting;
+using Offload.Kernel.PacketIo;
 using Offload.Policy;
 using Offload.Policy.Git;
 
@@ -45,18 +47,43 @@ internal static class RunCommand
             Description = "Feed this classic pcap (Ethernet) through the switch once at start, to have live flows without devices.",
             HelpName = "IN.pcap",
         };
+        var ports = new Option<string[]>("--port")
+        {
+            Description = "Bind a local port of the policy to the host end of its VM's vNIC (veth or TAP): frames are read from " +
+                "and sent to that interface with AF_PACKET sockets. Repeat for each port. Needs root (or CAP_NET_RAW).",
+            HelpName = "port=interface",
+            Arity = ArgumentArity.ZeroOrMore,
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var uplink = new Option<string>("--uplink")
+        {
+            Description = "Bind the uplink to the underlay interface: tunnel frames the switch builds leave through it as they are, " +
+                "and frames arriving on it enter the switch as uplink traffic. Needs root (or CAP_NET_RAW).",
+            HelpName = "interface",
+        };
+        var devices = new Option<bool>("--devices")
+        {
+            Description = "Bind every local port that names an 'interface:' in the policy, and the uplink to the policy's " +
+                "host.uplink (--port and --uplink override single bindings).",
+        };
         var command = new Command("run",
             "Run the host agent: the switch on the Generic Host (Ctrl+C / SIGTERM stop it cleanly), its policy kept current, and a " +
-            "control socket that 'offload flows|conntrack|stats|policy' talk to. Frames from real devices are not read yet: the switch " +
-            "takes frames from a pluggable frame source, and AF_PACKET device I/O is to come; until then only --replay feeds it.");
+            "control socket that 'offload flows|conntrack|stats|policy' talk to. Frames come from real interfaces (--port, --uplink, " +
+            "--devices: one AF_PACKET socket per interface, in the agent's network namespace) and/or a capture (--replay). The VMs " +
+            "must hand over finished checksums and no TSO super-frames ('ethtool -K <vNIC> tx off' on the VM side); the host ends " +
+            "should carry no address, so the host's own stack leaves their frames to the switch.");
         command.Options.Add(policy);
         command.Options.Add(policyPath);
         command.Options.Add(poll);
         command.Options.Add(socket);
         command.Options.Add(backend);
         command.Options.Add(replay);
+        command.Options.Add(ports);
+        command.Options.Add(uplink);
+        command.Options.Add(devices);
         command.SetAction(parse => Run(parse.GetValue(policy)!, parse.GetValue(policyPath)!, ParseInterval(parse.GetValue(poll)!),
-            parse.GetValue(socket)!, parse.GetValue(backend)!, parse.GetValue(replay)));
+            parse.GetValue(socket)!, parse.GetValue(backend)!, parse.GetValue(replay),
+            new DeviceRequest(parse.GetValue(ports) ?? [], parse.GetValue(uplink), parse.GetValue(devices))));
         return command;
     }
 
@@ -76,7 +103,9 @@ internal static class RunCommand
         return value;
     }
 
-    private static int Run(string policyArg, string policyPath, TimeSpan poll, string socket, string backendName, string? replay)
+    private sealed record DeviceRequest(IReadOnlyList<string> Ports, string? Uplink, bool FromPolicy);
+
+    private static int Run(string policyArg, string policyPath, TimeSpan poll, string socket, string backendName, string? replay, DeviceRequest devices)
     {
         if (replay is not null && !File.Exists(replay))
             throw new CliException($"capture {replay} does not exist.");
@@ -102,7 +131,8 @@ internal static class RunCommand
         }
         try
         {
-            return RunHost(policyArg, source, initial, new AgentSettings(socket, poll, replay), backend);
+            var bindings = DeviceBindings.Resolve(devices.Ports, devices.Uplink, devices.FromPolicy, initial);
+            return RunHost(policyArg, source, initial, new AgentSettings(socket, poll, replay, bindings), backend);
         }
         finally
         {
@@ -188,6 +218,15 @@ internal static class RunCommand
                 : new FileAgentPolicy(policyArg, runtime, sp.GetRequiredService<TimeProvider>(), logger);
         });
         builder.Services.AddSingleton<AgentCommands>();
+        // The pump's sink is the runtime's frame sink: what the switch forwards leaves through the output port's interface.
+        using var pump = settings.Devices.Count > 0 ? new PacketPump() : null;
+        builder.Services.AddSingleton(new AgentDevices(pump));
+        if (pump is not null)
+        {
+            builder.Services.AddSingleton(pump.Sink);
+            builder.Services.AddSingleton<IFrameSource>(sp =>
+                new DeviceFrameSource(pump, settings.Devices, sp.GetRequiredService<ILogger<DeviceFrameSource>>()));
+        }
         builder.Services.AddHostedService<PolicyAgentService>();
         builder.Services.AddHostedService<ControlServer>();
         builder.Services.AddHostedService<FrameSourceService>();
