@@ -47,6 +47,14 @@ internal static class RunCommand
             Description = "Feed this classic pcap (Ethernet) through the switch once at start, to have live flows without devices.",
             HelpName = "IN.pcap",
         };
+        var gitCredentials = new Option<string>("--git-credentials")
+        {
+            Description = "For an https policy repository: a credentials file in git's credential-store format (lines " +
+                "https://user:password@host[/path], percent-encoded, mode 0600). OFFLOAD_GIT_USERNAME and OFFLOAD_GIT_PASSWORD " +
+                "take precedence; OFFLOAD_GIT_CREDENTIALS names a file when this option does not. ssh URLs use the OpenSSH client " +
+                "and its own keys, agent and known_hosts (it must not prompt: e.g. GIT_SSH_COMMAND='ssh -o BatchMode=yes').",
+            HelpName = "file",
+        };
         var ports = new Option<string[]>("--port")
         {
             Description = "Bind a local port of the policy to the host end of its VM's vNIC (veth or TAP): frames are read from " +
@@ -78,11 +86,12 @@ internal static class RunCommand
         command.Options.Add(socket);
         command.Options.Add(backend);
         command.Options.Add(replay);
+        command.Options.Add(gitCredentials);
         command.Options.Add(ports);
         command.Options.Add(uplink);
         command.Options.Add(devices);
         command.SetAction(parse => Run(parse.GetValue(policy)!, parse.GetValue(policyPath)!, ParseInterval(parse.GetValue(poll)!),
-            parse.GetValue(socket)!, parse.GetValue(backend)!, parse.GetValue(replay),
+            parse.GetValue(socket)!, parse.GetValue(backend)!, parse.GetValue(replay), parse.GetValue(gitCredentials),
             new DeviceRequest(parse.GetValue(ports) ?? [], parse.GetValue(uplink), parse.GetValue(devices))));
         return command;
     }
@@ -105,7 +114,8 @@ internal static class RunCommand
 
     private sealed record DeviceRequest(IReadOnlyList<string> Ports, string? Uplink, bool FromPolicy);
 
-    private static int Run(string policyArg, string policyPath, TimeSpan poll, string socket, string backendName, string? replay, DeviceRequest devices)
+    private static int Run(string policyArg, string policyPath, TimeSpan poll, string socket, string backendName, string? replay,
+        string? credentialsFile, DeviceRequest devices)
     {
         if (replay is not null && !File.Exists(replay))
             throw new CliException($"capture {replay} does not exist.");
@@ -126,7 +136,7 @@ internal static class RunCommand
         }
         else
         {
-            source = OpenRepository(policyArg, policyPath);
+            source = OpenRepository(policyArg, policyPath, credentialsFile);
             initial = ReadInitial(source);
         }
         try
@@ -140,14 +150,20 @@ internal static class RunCommand
         }
     }
 
-    private static GitPolicySource OpenRepository(string text, string policyPath)
+    private static GitPolicySource OpenRepository(string given, string policyPath, string? credentialsFile)
     {
-        if (!GitPolicyLocation.TryParse(text, out var location, out string? error))
-            throw new CliException($"--policy: {error}", CliException.BadArguments);
+        if (!GitPolicyLocation.TryParse(given, out var location, out string? error))
+            throw new CliException($"--policy: {GitPolicyLocation.MaskPassword(error ?? "")}", CliException.BadArguments);
+        // Messages and logs show the location with any password in the URL masked.
+        string text = location.ToString();
         var options = GitPolicySourceOptions.For(location);
         options.PolicyPath = policyPath;
         bool remote = !Directory.Exists(location.Repository);
-        using var progress = remote ? Progress.Start($"cloning or fetching {location.Repository}") : null;
+        if (remote)
+            options.Credentials = ResolveCredentials(location.Repository, credentialsFile, text);
+        else if (credentialsFile is not null)
+            throw new CliException("--git-credentials goes with an https policy repository, not a local one", CliException.BadArguments);
+        using var progress = remote ? Progress.Start($"cloning or fetching {GitPolicyLocation.MaskPassword(location.Repository)}") : null;
         try
         {
             return GitPolicySource.Open(options);
@@ -159,6 +175,18 @@ internal static class RunCommand
         catch (ArgumentException ex)
         {
             throw new CliException($"policy {text}: {ex.Message}", CliException.BadArguments);
+        }
+    }
+
+    internal static GitCredentials? ResolveCredentials(string url, string? file, string shown)
+    {
+        try
+        {
+            return GitCredentials.Resolve(url, file);
+        }
+        catch (GitPolicyException ex)
+        {
+            throw new CliException($"policy {shown}: {ex.Message}");
         }
     }
 
