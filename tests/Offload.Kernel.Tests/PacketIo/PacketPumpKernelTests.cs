@@ -139,3 +139,33 @@ public sealed class PacketPumpKernelTests
         lab.PortStats("vm2").SentFrames.Should().BeGreaterThanOrEqualTo(320);
     }
 }
+
+/// <summary>Two hosts, each with its pump and switch, joined by an underlay: the VMs' traffic crosses it tunnelled.</summary>
+public sealed class PacketPumpUnderlayKernelTests
+{
+    [RootFact]
+    public void Run_VxlanBetweenHosts_TcpIntactAndTunnelFramesLeftThroughTheUplink() => TcpAcrossUnderlay("vxlan");
+
+    [RootFact]
+    public void Run_GreBetweenHosts_TcpIntactAndTunnelFramesLeftThroughTheUplink() => TcpAcrossUnderlay("gre");
+
+    private static void TcpAcrossUnderlay(string tunnel)
+    {
+        using var lab = new TwoHostPumpLab(tunnel);
+        lab.Start();
+
+        bool pinged = lab.Vm1.Ping(lab.Vm3.Address, count: 2);
+        var result = TestTraffic.Tcp(lab.Vm3, lab.Vm3.Address, lab.Vm1, bytes: 512 * 1024);
+        lab.StopPumps();
+
+        pinged.Should().BeTrue();
+        result.Intact.Should().BeTrue("the SHA-256 of what vm3 read equals that of what vm1 sent");
+        var uplinkA = lab.PumpA.GetStatistics().Single(s => s.PortName == "uplink");
+        var uplinkB = lab.PumpB.GetStatistics().Single(s => s.PortName == "uplink");
+        uplinkA.SentBytes.Should().BeGreaterThan(512 * 1024, "vm1's segments left host a through its underlay interface, encapsulated");
+        uplinkB.ReceivedFrames.Should().BeGreaterThanOrEqualTo(uplinkA.SentFrames, "and arrived at host b's");
+        (uplinkA.SendErrors + uplinkB.SendErrors + uplinkA.Oversize + uplinkB.Oversize).Should().Be(0);
+        lab.SwitchA.Datapath.GetStats().FastPathFrames.Should().BeGreaterThan(300);
+        lab.SwitchB.Datapath.GetStats().FastPathFrames.Should().BeGreaterThan(300);
+    }
+}
