@@ -3,6 +3,7 @@ using System.Text.Json;
 namespace Offload.Cli.Tests;
 
 /// <summary><c>offload run</c> with real interfaces: ports bound to veths in namespaces, and the checks made before it starts.</summary>
+[Collection(HeavyAgentTests.Name)]
 public sealed class AgentDeviceTests
 {
     private static JsonElement Stats(DeviceLab lab)

@@ -5,6 +5,7 @@ using Offload.Tests.Policy.Git;
 namespace Offload.Cli.Tests;
 
 /// <summary><c>offload run --policy http://…</c> against a real git smart-HTTP server that wants Basic authentication.</summary>
+[Collection(HeavyAgentTests.Name)]
 public sealed class AgentGitAuthTests : IDisposable
 {
     private const string User = "agent";
