@@ -105,14 +105,16 @@ public sealed class PacketPump : IDisposable
     public void Run(FrameBatchHandler handler, CancellationToken cancellationToken, Func<int>? housekeeping = null, TimeSpan housekeepingInterval = default)
     {
         ArgumentNullException.ThrowIfNull(handler);
+        if (housekeeping is not null && housekeepingInterval <= TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(housekeepingInterval), housekeepingInterval, "Housekeeping needs a positive interval.");
         if (Interlocked.Exchange(ref _running, 1) != 0)
             throw new InvalidOperationException("the pump is running already");
         try
         {
-            long interval = housekeepingInterval > TimeSpan.Zero ? (long)(housekeepingInterval.TotalSeconds * TimeProvider.System.TimestampFrequency) : long.MaxValue;
+            long interval = housekeeping is null ? 0 : Math.Max(1, (long)(housekeepingInterval.TotalSeconds * TimeProvider.System.TimestampFrequency));
             long next = TimeProvider.System.GetTimestamp() + interval;
             int wait = (int)Math.Ceiling(_options.WaitTimeout.TotalMilliseconds);
-            if (housekeeping is not null && housekeepingInterval > TimeSpan.Zero)
+            if (housekeeping is not null)
                 wait = Math.Min(wait, Math.Max(1, (int)housekeepingInterval.TotalMilliseconds));
             while (!cancellationToken.IsCancellationRequested)
             {
