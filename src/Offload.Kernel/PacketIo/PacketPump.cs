@@ -23,6 +23,7 @@ namespace Offload.Kernel.PacketIo;
 /// </remarks>
 public sealed class PacketPump : IDisposable
 {
+    private const int EPERM = 1;
     private readonly PacketPumpOptions _options;
     private readonly InterfaceFrameSink _sink;
     private readonly List<PumpPort> _ports = [];
@@ -86,7 +87,17 @@ public sealed class PacketPump : IDisposable
             if (existing.Socket.InterfaceIndex == interfaceIndex && string.Equals(existing.InterfaceName, interfaceName, StringComparison.Ordinal))
                 throw new ArgumentException($"interface {interfaceName} is attached to port {existing.PortName} already", nameof(interfaceName));
         }
-        var socket = PacketSocket.Open(interfaceIndex, ns, ignoreOutgoing: true, receiveBufferBytes: _options.ReceiveBufferBytes);
+        PacketSocket socket;
+        try
+        {
+            socket = PacketSocket.Open(interfaceIndex, ns, ignoreOutgoing: true, receiveBufferBytes: _options.ReceiveBufferBytes);
+        }
+        catch (IOException e) when (e.HResult == EPERM && _options.ReceiveBufferBytes > 0)
+        {
+            // Forcing the buffer size past the system's limit needs CAP_NET_ADMIN; with CAP_NET_RAW alone the
+            // default buffer still works.
+            socket = PacketSocket.Open(interfaceIndex, ns, ignoreOutgoing: true);
+        }
         var attached = new PumpPort(port, portName, interfaceName, socket, _options);
         _ports.Add(attached);
         _sink.Bind(attached);

@@ -10,7 +10,8 @@ public sealed class PacketPumpOptions
     /// Default: a 1500-byte MTU with one VLAN tag, rounded up.</summary>
     public int FrameSize { get; set; } = 2048;
 
-    /// <summary>SO_RCVBUF of each packet socket in bytes (what the kernel queues before it drops); 0 for the system default.</summary>
+    /// <summary>SO_RCVBUF of each packet socket in bytes (what the kernel queues before it drops), forced past the system's limit
+    /// when the process has CAP_NET_ADMIN (else the system default applies); 0 for the system default.</summary>
     public int ReceiveBufferBytes { get; set; } = 4 * 1024 * 1024;
 
     /// <summary>How long one wait for frames lasts at most, so a stop or housekeeping is never later than this.</summary>
