@@ -163,7 +163,8 @@ public sealed class PacketPumpUnderlayKernelTests
         var uplinkA = lab.PumpA.GetStatistics().Single(s => s.PortName == "uplink");
         var uplinkB = lab.PumpB.GetStatistics().Single(s => s.PortName == "uplink");
         uplinkA.SentBytes.Should().BeGreaterThan(512 * 1024, "vm1's segments left host a through its underlay interface, encapsulated");
-        uplinkB.ReceivedFrames.Should().BeGreaterThanOrEqualTo(uplinkA.SentFrames, "and arrived at host b's");
+        uplinkB.ReceivedBytes.Should().BeGreaterThan(512 * 1024, "and arrived at host b's");
+        uplinkB.SentFrames.Should().BeGreaterThan(0, "vm3's replies went back the same way");
         (uplinkA.SendErrors + uplinkB.SendErrors + uplinkA.Oversize + uplinkB.Oversize).Should().Be(0);
         lab.SwitchA.Datapath.GetStats().FastPathFrames.Should().BeGreaterThan(300);
         lab.SwitchB.Datapath.GetStats().FastPathFrames.Should().BeGreaterThan(300);
