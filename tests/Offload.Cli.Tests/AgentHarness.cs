@@ -55,6 +55,9 @@ internal sealed class AgentHarness : IDisposable
     /// <summary>Starts the agent on the repository, replaying the test capture, and waits until it has fed it.</summary>
     public void Start(params string[] extra) => StartWith(RepositoryPath, extra);
 
+    /// <summary>Environment variables set for the agent process (e.g. git credentials).</summary>
+    public Dictionary<string, string> Environment { get; } = new(StringComparer.Ordinal);
+
     /// <summary>How often the agent polls its repository (long by default, so tests decide when it checks).</summary>
     public string Poll { get; set; } = "1h";
 
@@ -65,6 +68,8 @@ internal sealed class AgentHarness : IDisposable
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (string a in (string[])[dll, "run", "--policy", policy, "--socket", Socket, "--poll", Poll, "--replay", Capture, .. extra])
             start.ArgumentList.Add(a);
+        foreach (var (name, value) in Environment)
+            start.Environment[name] = value;
         // A restart: the previous agent is gone (a test killed it); its log must not satisfy the new agent's waits.
         _agent?.Dispose();
         lock (_logLock)

@@ -14,7 +14,7 @@ namespace Offload.Cli.Agent;
 /// <c>policy-check</c>, <c>policy-rollback</c>, <c>policy-preview</c>. Each request gets exactly one reply; a
 /// failure becomes an error reply.
 /// </summary>
-internal sealed partial class AgentCommands(OffloadRuntime runtime, AgentPolicy policy, TimeProvider time, ILogger<AgentCommands> logger)
+internal sealed partial class AgentCommands(OffloadRuntime runtime, AgentPolicy policy, AgentDevices devices, TimeProvider time, ILogger<AgentCommands> logger)
 {
     private const int DefaultRows = 10_000;
     private const int MaxRows = 1_000_000;
@@ -76,11 +76,21 @@ internal sealed partial class AgentCommands(OffloadRuntime runtime, AgentPolicy 
                     return view.Conntrack.Count;
                 });
             case "stats":
+            {
+                var ports = runtime.GetPortCounters();
+                var outByPort = new Dictionary<ushort, long>();
+                foreach (var p in ports)
+                {
+                    if (p.OutFrames > 0)
+                        outByPort[p.Port] = p.OutFrames;
+                }
+                var interfaces = devices.Pump?.GetStatistics();
                 return Table(request, (view, output, json, _) =>
                 {
-                    Tables.WriteStats(output, view, new Dictionary<ushort, long>(), json);
+                    Tables.WriteStats(output, view, outByPort, json, ports, interfaces);
                     return 1;
                 });
+            }
             case "policy-status":
                 return ControlProtocol.Success(w =>
                 {

@@ -37,7 +37,7 @@ internal sealed partial class FrameSourceService(IEnumerable<IFrameSource> sourc
         }
     }
 
-    [LoggerMessage(EventId = 2201, Level = LogLevel.Warning, Message = "no frame source attached: frames from devices are not read yet (AF_PACKET I/O is to come); the switch serves control requests and policy changes")]
+    [LoggerMessage(EventId = 2201, Level = LogLevel.Warning, Message = "no frame source attached (no --port, --uplink, --devices or --replay): the switch serves control requests and policy changes only")]
     private static partial void LogNoSource(ILogger logger);
 
     [LoggerMessage(EventId = 2202, Level = LogLevel.Information, Message = "frame source {Name} started")]

@@ -4,8 +4,8 @@ namespace Offload.Cli.Agent;
 
 /// <summary>
 /// Feeds frames into the agent's switch with <see cref="OffloadRuntime.Process"/>. Register one as a singleton and
-/// <see cref="FrameSourceService"/> runs it for the agent's lifetime. Device I/O (AF_PACKET) will be one; for now
-/// <see cref="PcapFrameSource"/> (<c>offload run --replay</c>) is the only source.
+/// <see cref="FrameSourceService"/> runs it for the agent's lifetime: <see cref="DeviceFrameSource"/> (AF_PACKET
+/// device I/O, <c>offload run --port/--uplink/--devices</c>) and <see cref="PcapFrameSource"/> (<c>--replay</c>).
 /// </summary>
 internal interface IFrameSource
 {

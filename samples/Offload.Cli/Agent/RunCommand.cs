@@ -5,7 +5,9 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 using Offload.Cli.Replay;
+using Offload.Datapath;
 using Offload.Hosting;
+using Offload.Kernel.PacketIo;
 using Offload.Policy;
 using Offload.Policy.Git;
 
@@ -45,18 +47,52 @@ internal static class RunCommand
             Description = "Feed this classic pcap (Ethernet) through the switch once at start, to have live flows without devices.",
             HelpName = "IN.pcap",
         };
+        var gitCredentials = new Option<string>("--git-credentials")
+        {
+            Description = "For an https policy repository: a credentials file in git's credential-store format (lines " +
+                "https://user:password@host[/path], percent-encoded, mode 0600). OFFLOAD_GIT_USERNAME and OFFLOAD_GIT_PASSWORD " +
+                "take precedence; OFFLOAD_GIT_CREDENTIALS names a file when this option does not. ssh URLs use the OpenSSH client " +
+                "and its own keys, agent and known_hosts (it must not prompt: e.g. GIT_SSH_COMMAND='ssh -o BatchMode=yes').",
+            HelpName = "file",
+        };
+        var ports = new Option<string[]>("--port")
+        {
+            Description = "Bind a local port of the policy to the host end of its VM's vNIC (veth or TAP): frames are read from " +
+                "and sent to that interface with AF_PACKET sockets. Repeat for each port. Needs root (or CAP_NET_RAW).",
+            HelpName = "port=interface",
+            Arity = ArgumentArity.ZeroOrMore,
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var uplink = new Option<string>("--uplink")
+        {
+            Description = "Bind the uplink to the underlay interface: tunnel frames the switch builds leave through it as they are, " +
+                "and frames arriving on it enter the switch as uplink traffic. Needs root (or CAP_NET_RAW).",
+            HelpName = "interface",
+        };
+        var devices = new Option<bool>("--devices")
+        {
+            Description = "Bind every local port that names an 'interface:' in the policy, and the uplink to the policy's " +
+                "host.uplink (--port and --uplink override single bindings).",
+        };
         var command = new Command("run",
             "Run the host agent: the switch on the Generic Host (Ctrl+C / SIGTERM stop it cleanly), its policy kept current, and a " +
-            "control socket that 'offload flows|conntrack|stats|policy' talk to. Frames from real devices are not read yet: the switch " +
-            "takes frames from a pluggable frame source, and AF_PACKET device I/O is to come; until then only --replay feeds it.");
+            "control socket that 'offload flows|conntrack|stats|policy' talk to. Frames come from real interfaces (--port, --uplink, " +
+            "--devices: one AF_PACKET socket per interface, in the agent's network namespace) and/or a capture (--replay). The VMs " +
+            "must hand over finished checksums and no TSO super-frames ('ethtool -K <vNIC> tx off' on the VM side); the host ends " +
+            "should carry no address, so the host's own stack leaves their frames to the switch.");
         command.Options.Add(policy);
         command.Options.Add(policyPath);
         command.Options.Add(poll);
         command.Options.Add(socket);
         command.Options.Add(backend);
         command.Options.Add(replay);
+        command.Options.Add(gitCredentials);
+        command.Options.Add(ports);
+        command.Options.Add(uplink);
+        command.Options.Add(devices);
         command.SetAction(parse => Run(parse.GetValue(policy)!, parse.GetValue(policyPath)!, ParseInterval(parse.GetValue(poll)!),
-            parse.GetValue(socket)!, parse.GetValue(backend)!, parse.GetValue(replay)));
+            parse.GetValue(socket)!, parse.GetValue(backend)!, parse.GetValue(replay), parse.GetValue(gitCredentials),
+            new DeviceRequest(parse.GetValue(ports) ?? [], parse.GetValue(uplink), parse.GetValue(devices))));
         return command;
     }
 
@@ -76,7 +112,10 @@ internal static class RunCommand
         return value;
     }
 
-    private static int Run(string policyArg, string policyPath, TimeSpan poll, string socket, string backendName, string? replay)
+    private sealed record DeviceRequest(IReadOnlyList<string> Ports, string? Uplink, bool FromPolicy);
+
+    private static int Run(string policyArg, string policyPath, TimeSpan poll, string socket, string backendName, string? replay,
+        string? credentialsFile, DeviceRequest devices)
     {
         if (replay is not null && !File.Exists(replay))
             throw new CliException($"capture {replay} does not exist.");
@@ -97,12 +136,13 @@ internal static class RunCommand
         }
         else
         {
-            source = OpenRepository(policyArg, policyPath);
+            source = OpenRepository(policyArg, policyPath, credentialsFile);
             initial = ReadInitial(source);
         }
         try
         {
-            return RunHost(policyArg, source, initial, new AgentSettings(socket, poll, replay), backend);
+            var bindings = DeviceBindings.Resolve(devices.Ports, devices.Uplink, devices.FromPolicy, initial);
+            return RunHost(policyArg, source, initial, new AgentSettings(socket, poll, replay, bindings), backend);
         }
         finally
         {
@@ -110,14 +150,20 @@ internal static class RunCommand
         }
     }
 
-    private static GitPolicySource OpenRepository(string text, string policyPath)
+    private static GitPolicySource OpenRepository(string given, string policyPath, string? credentialsFile)
     {
-        if (!GitPolicyLocation.TryParse(text, out var location, out string? error))
-            throw new CliException($"--policy: {error}", CliException.BadArguments);
+        if (!GitPolicyLocation.TryParse(given, out var location, out string? error))
+            throw new CliException($"--policy: {GitPolicyLocation.MaskPassword(error ?? "")}", CliException.BadArguments);
+        // Messages and logs show the location with any password in the URL masked.
+        string text = location.ToString();
         var options = GitPolicySourceOptions.For(location);
         options.PolicyPath = policyPath;
         bool remote = !Directory.Exists(location.Repository);
-        using var progress = remote ? Progress.Start($"cloning or fetching {location.Repository}") : null;
+        if (remote)
+            options.Credentials = ResolveCredentials(location.Repository, credentialsFile, text);
+        else if (credentialsFile is not null)
+            throw new CliException("--git-credentials goes with an https policy repository, not a local one", CliException.BadArguments);
+        using var progress = remote ? Progress.Start($"cloning or fetching {GitPolicyLocation.MaskPassword(location.Repository)}") : null;
         try
         {
             return GitPolicySource.Open(options);
@@ -129,6 +175,18 @@ internal static class RunCommand
         catch (ArgumentException ex)
         {
             throw new CliException($"policy {text}: {ex.Message}", CliException.BadArguments);
+        }
+    }
+
+    internal static GitCredentials? ResolveCredentials(string url, string? file, string shown)
+    {
+        try
+        {
+            return GitCredentials.Resolve(url, file);
+        }
+        catch (GitPolicyException ex)
+        {
+            throw new CliException($"policy {shown}: {ex.Message}");
         }
     }
 
@@ -188,6 +246,15 @@ internal static class RunCommand
                 : new FileAgentPolicy(policyArg, runtime, sp.GetRequiredService<TimeProvider>(), logger);
         });
         builder.Services.AddSingleton<AgentCommands>();
+        // The pump's sink is the runtime's frame sink: what the switch forwards leaves through the output port's interface.
+        using var pump = settings.Devices.Count > 0 ? new PacketPump() : null;
+        builder.Services.AddSingleton(new AgentDevices(pump));
+        if (pump is not null)
+        {
+            builder.Services.AddSingleton(pump.Sink);
+            builder.Services.AddSingleton<IFrameSource>(sp =>
+                new DeviceFrameSource(pump, settings.Devices, sp.GetRequiredService<ILogger<DeviceFrameSource>>()));
+        }
         builder.Services.AddHostedService<PolicyAgentService>();
         builder.Services.AddHostedService<ControlServer>();
         builder.Services.AddHostedService<FrameSourceService>();

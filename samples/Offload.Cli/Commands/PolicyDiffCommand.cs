@@ -126,18 +126,22 @@ internal static class PolicyDiffCommand
     private static GitPolicySource Open(string repo, string policyPath)
     {
         var options = new GitPolicySourceOptions { Repository = repo, PolicyPath = policyPath };
-        using var progress = Directory.Exists(repo) ? null : Progress.Start($"cloning or fetching {repo}");
+        string shown = GitPolicyLocation.MaskPassword(repo);
+        // An https repository takes its credentials from OFFLOAD_GIT_USERNAME/PASSWORD or OFFLOAD_GIT_CREDENTIALS, as 'offload run' does.
+        if (!Directory.Exists(repo))
+            options.Credentials = Agent.RunCommand.ResolveCredentials(repo, null, shown);
+        using var progress = Directory.Exists(repo) ? null : Progress.Start($"cloning or fetching {shown}");
         try
         {
             return GitPolicySource.Open(options);
         }
         catch (GitPolicyException ex)
         {
-            throw new CliException($"--repo {repo}: {ex.Message}");
+            throw new CliException($"--repo {shown}: {ex.Message}");
         }
         catch (ArgumentException ex)
         {
-            throw new CliException($"--repo {repo}: {ex.Message}", CliException.BadArguments);
+            throw new CliException($"--repo {shown}: {ex.Message}", CliException.BadArguments);
         }
     }
 

@@ -6,6 +6,8 @@ using Offload.Backends.Software;
 using Offload.Conntrack;
 using Offload.Datapath;
 using Offload.Flows;
+using Offload.Hosting;
+using Offload.Kernel.PacketIo;
 using Offload.Packets;
 using Offload.Switching;
 
@@ -147,12 +149,14 @@ internal static class Tables
 
     // ---------------- counters ----------------
 
-    public static void WriteStats(TextWriter output, SwitchView vswitch, IReadOnlyDictionary<ushort, long> outByPort, bool json)
+    public static void WriteStats(TextWriter output, SwitchView vswitch, IReadOnlyDictionary<ushort, long> outByPort, bool json,
+        IReadOnlyList<OffloadPortCounters>? ports = null, IReadOnlyList<PacketPumpPortStatistics>? interfaces = null)
     {
         var stats = vswitch.Datapath.GetStats();
         var byState = vswitch.Conntrack.Snapshot().GroupBy(c => c.State).OrderBy(g => g.Key).Select(g => (g.Key.Name(), (long)g.Count())).ToList();
         var drops = stats.DropsByReason.OrderBy(d => d.Key).Select(d => (d.Key.Name(), d.Value)).ToList();
         var outs = outByPort.OrderBy(p => p.Key).Select(p => (vswitch.PortName(p.Key) ?? p.Key.ToString(CultureInfo.InvariantCulture), p.Value)).ToList();
+        var portRows = ports?.OrderBy(p => p.Port).ToList() ?? [];
         if (json)
         {
             output.WriteLine(Json(w =>
@@ -165,6 +169,40 @@ internal static class Tables
                 w.WriteNumber("dropped", stats.Dropped);
                 Counts(w, "drops", drops);
                 Counts(w, "out", outs);
+                if (ports is not null)
+                {
+                    w.WriteStartObject("ports");
+                    foreach (var p in portRows)
+                    {
+                        w.WriteStartObject(p.Name);
+                        w.WriteNumber("inFrames", p.InFrames);
+                        w.WriteNumber("inBytes", p.InBytes);
+                        w.WriteNumber("outFrames", p.OutFrames);
+                        w.WriteNumber("outBytes", p.OutBytes);
+                        w.WriteEndObject();
+                    }
+                    w.WriteEndObject();
+                }
+                if (interfaces is not null)
+                {
+                    w.WriteStartObject("interfaces");
+                    foreach (var d in interfaces)
+                    {
+                        w.WriteStartObject(d.PortName);
+                        w.WriteString("interface", d.InterfaceName);
+                        w.WriteNumber("receivedFrames", d.ReceivedFrames);
+                        w.WriteNumber("receivedBytes", d.ReceivedBytes);
+                        w.WriteNumber("sentFrames", d.SentFrames);
+                        w.WriteNumber("sentBytes", d.SentBytes);
+                        w.WriteNumber("receiveErrors", d.ReceiveErrors);
+                        w.WriteNumber("sendErrors", d.SendErrors);
+                        w.WriteNumber("oversize", d.Oversize);
+                        w.WriteNumber("kernelDrops", d.KernelDrops);
+                        w.WriteNumber("lastErrno", d.LastErrno);
+                        w.WriteEndObject();
+                    }
+                    w.WriteEndObject();
+                }
                 w.WriteNumber("flows", stats.Flows);
                 w.WriteNumber("flowsInstalled", stats.FlowsInstalled);
                 w.WriteNumber("flowsRemoved", stats.FlowsRemoved);
@@ -179,8 +217,26 @@ internal static class Tables
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"fast path {stats.FastPathFrames}, slow path {stats.SlowPathFrames} ({100.0 * stats.FastPathFrames / Math.Max(1, stats.Frames):F1}% fast)"));
         output.WriteLine($"forwarded {stats.Forwarded}, dropped {stats.Dropped}");
-        foreach (var (port, count) in outs)
-            output.WriteLine($"out {port}: {count}");
+        if (ports is null)
+        {
+            foreach (var (port, count) in outs)
+                output.WriteLine($"out {port}: {count}");
+        }
+        else
+        {
+            output.WriteLine($"{"port",-12} {"in frames",12} {"in bytes",14} {"out frames",12} {"out bytes",14}");
+            foreach (var p in portRows)
+                output.WriteLine($"{p.Name,-12} {p.InFrames,12} {p.InBytes,14} {p.OutFrames,12} {p.OutBytes,14}");
+        }
+        if (interfaces is not null)
+        {
+            output.WriteLine($"{"interface",-16} {"port",-12} {"received",10} {"sent",10} {"errors",7} {"oversize",9} {"kernel drops",13}  last error");
+            foreach (var d in interfaces)
+            {
+                string last = d.LastErrno == 0 ? "-" : $"{System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(d.LastErrno)} ({d.LastErrno})";
+                output.WriteLine($"{d.InterfaceName,-16} {d.PortName,-12} {d.ReceivedFrames,10} {d.SentFrames,10} {d.ReceiveErrors + d.SendErrors,7} {d.Oversize,9} {d.KernelDrops,13}  {last}");
+            }
+        }
         foreach (var (reason, count) in drops)
             output.WriteLine($"drop {reason}: {count}");
         output.WriteLine($"flows {stats.Flows} in table: installed {stats.FlowsInstalled}, removed {stats.FlowsRemoved}, install failures {stats.FlowInstallFailures}");

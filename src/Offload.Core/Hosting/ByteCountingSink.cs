@@ -2,9 +2,10 @@ using Offload.Datapath;
 
 namespace Offload.Hosting;
 
-// The datapath counts frames but not bytes; this counts the bytes of every result by path on the datapath's
-// thread (two plain adds per frame) and passes the result on. Readers use Volatile.Read.
-internal sealed class ByteCountingSink(IFrameSink inner) : IFrameSink
+// The datapath counts frames but not bytes; this counts the bytes of every result by path, and frames and bytes out
+// per port, on the datapath's thread (plain adds per frame) and passes the result on. Readers use Volatile.Read
+// (the per-port counters are read under the runtime's lock).
+internal sealed class ByteCountingSink(IFrameSink inner, PortTraffic ports) : IFrameSink
 {
     private long _fastBytes;
     private long _slowBytes;
@@ -19,6 +20,8 @@ internal sealed class ByteCountingSink(IFrameSink inner) : IFrameSink
             _fastBytes += frame.Length;
         else
             _slowBytes += frame.Length;
+        if (result.Verdict == Actions.ActionVerdict.Output)
+            ports.CountOut(result.OutPort, frame.Length);
         inner.OnFrame(in result, frame);
     }
 }

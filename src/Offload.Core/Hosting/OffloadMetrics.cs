@@ -18,7 +18,10 @@ namespace Offload.Hosting;
 /// <c>offload.flows.removed</c>, <c>offload.flows.install_failures</c>, <c>offload.flows.offloaded</c>
 /// [offload.backend], <c>offload.conntrack.entries</c> [offload.conntrack.state = SYN_SENT … ASSURED],
 /// <c>offload.revalidation.duration</c> (histogram, seconds), <c>offload.backend.health</c> [offload.backend,
-/// offload.backend.health = healthy | degraded | failed; 1 for the current state, 0 for the others].
+/// offload.backend.health = healthy | degraded | failed; 1 for the current state, 0 for the others],
+/// <c>offload.port.packets</c> and <c>offload.port.bytes</c> [offload.port = the policy's port name or uplink,
+/// network.io.direction = receive (frames handed to the switch from the port) | transmit (frames the switch sent out
+/// of it)].
 /// </remarks>
 public sealed class OffloadMetrics : IDisposable
 {
@@ -48,6 +51,8 @@ public sealed class OffloadMetrics : IDisposable
         Meter.CreateObservableUpDownCounter("offload.flows.offloaded", ObserveOffloaded, "{flow}", "Flows in each fast-path backend now.");
         Meter.CreateObservableUpDownCounter("offload.conntrack.entries", ObserveConntrack, "{connection}", "Tracked connections, by state.");
         Meter.CreateObservableGauge("offload.backend.health", ObserveHealth, null, "1 for each backend's current health state, 0 for the others.");
+        Meter.CreateObservableCounter("offload.port.packets", () => ObservePorts(bytes: false), "{packet}", "Frames per port, received from it and sent out of it.");
+        Meter.CreateObservableCounter("offload.port.bytes", () => ObservePorts(bytes: true), "By", "Bytes per port, received from it and sent out of it.");
         _revalidation = Meter.CreateHistogram<double>("offload.revalidation.duration", "s", "Time to revalidate tracked connections after a policy change.");
     }
 
@@ -87,6 +92,22 @@ public sealed class OffloadMetrics : IDisposable
             list.Add(new(count, new KeyValuePair<string, object?>("offload.drop.reason", reason.Name())));
         return list;
     }
+
+    private IEnumerable<Measurement<long>> ObservePorts(bool bytes)
+    {
+        if (_runtime.ReadMetrics() is not { } r)
+            return [];
+        var list = new List<Measurement<long>>(r.Ports.Count * 2);
+        foreach (var port in r.Ports)
+        {
+            list.Add(new(bytes ? port.InBytes : port.InFrames, PortTags(port.Name, "receive")));
+            list.Add(new(bytes ? port.OutBytes : port.OutFrames, PortTags(port.Name, "transmit")));
+        }
+        return list;
+    }
+
+    private static TagList PortTags(string port, string direction) =>
+        new() { { "offload.port", port }, { "network.io.direction", direction } };
 
     private IEnumerable<Measurement<int>> ObserveOffloaded()
     {

@@ -25,6 +25,7 @@ public sealed class OffloadRuntime : IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ByteCountingSink _sink;
+    private readonly PortTraffic _traffic = new();
     private readonly OffloadMetrics _metrics;
 
     private VirtualSwitch? _switch;
@@ -47,7 +48,7 @@ public sealed class OffloadRuntime : IDisposable
         _options = options ?? throw new ArgumentNullException(nameof(options));
         _time = timeProvider ?? throw new ArgumentNullException(nameof(timeProvider));
         _logger = (ILogger?)logger ?? NullLogger.Instance;
-        _sink = new ByteCountingSink(services.GetService<IFrameSink>() ?? new DiscardingFrameSink());
+        _sink = new ByteCountingSink(services.GetService<IFrameSink>() ?? new DiscardingFrameSink(), _traffic);
         _metrics = new OffloadMetrics(this, meterFactory);
     }
 
@@ -262,6 +263,8 @@ public sealed class OffloadRuntime : IDisposable
         {
             if (!IsRunning)
                 throw NotRunning();
+            foreach (ref readonly var frame in frames)
+                _traffic.CountIn(frame.InPort, frame.Buffer.Length);
             _datapath!.Process(frames);
         }
     }
@@ -328,6 +331,16 @@ public sealed class OffloadRuntime : IDisposable
             return IsRunning ? _datapath!.GetStats() : _final ?? throw NotRunning();
     }
 
+    /// <summary>Frames and bytes in and out of every port that has seen traffic since start (kept after stop), by
+    /// port number; the uplink is named <c>uplink</c>.</summary>
+    public IReadOnlyList<OffloadPortCounters> GetPortCounters()
+    {
+        lock (_gate)
+            return _traffic.Snapshot(PortNameOf);
+    }
+
+    private string? PortNameOf(ushort port) => _ports?.NameOf(port);
+
     /// <summary>Runs <paramref name="read"/> against the datapath with frames and housekeeping held off — for table
     /// dumps and other control-plane reads.</summary>
     public T Read<T>(Func<Datapath.Datapath, T> read)
@@ -348,7 +361,8 @@ public sealed class OffloadRuntime : IDisposable
         {
             if (!IsRunning)
                 return null;
-            return new MetricsReading(_datapath!.GetStats(), _datapath.Conntrack, _software!, _hardware, _sink.FastPathBytes, _sink.SlowPathBytes);
+            return new MetricsReading(_datapath!.GetStats(), _datapath.Conntrack, _software!, _hardware, _sink.FastPathBytes, _sink.SlowPathBytes,
+                _traffic.Snapshot(PortNameOf));
         }
     }
 

@@ -51,6 +51,14 @@ public readonly record struct GitPolicyLocation(string Repository, string? Ref)
         return scheme >= 0 && scheme < at && text.IndexOf('/', scheme + 3) is var slash && (slash < 0 || slash > at);
     }
 
-    /// <summary>"repository@ref", or the repository alone.</summary>
-    public override string ToString() => Ref is null ? Repository : $"{Repository}@{Ref}";
+    /// <summary>"repository@ref", or the repository alone; a password written into the URL is masked.</summary>
+    public override string ToString() => Ref is null ? MaskPassword(Repository) : $"{MaskPassword(Repository)}@{Ref}";
+
+    /// <summary><paramref name="repository"/> with a password written into its URL (<c>https://user:secret@host/…</c>)
+    /// replaced by <c>***</c>, for messages and logs; anything else unchanged.</summary>
+    public static string MaskPassword(string repository)
+    {
+        ArgumentNullException.ThrowIfNull(repository);
+        return GitUrl.Redact(repository);
+    }
 }

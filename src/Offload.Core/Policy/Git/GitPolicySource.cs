@@ -30,8 +30,8 @@ public sealed class GitPolicySource : IDisposable
         IsClone = isClone;
     }
 
-    /// <summary>The repository as given (path or URL).</summary>
-    public string Repository => _options.Repository;
+    /// <summary>The repository as given (path or URL), with a password written into the URL masked.</summary>
+    public string Repository => GitUrl.Redact(_options.Repository);
 
     /// <summary>The ref followed when none is given.</summary>
     public string DefaultRef => _options.Ref;
@@ -64,10 +64,13 @@ public sealed class GitPolicySource : IDisposable
             string full = Path.GetFullPath(given);
             if (!LibGit2Sharp.Repository.IsValid(full))
                 throw new GitPolicyException($"{given}: not a git repository");
+            if (options.Credentials is not null)
+                throw new ArgumentException($"{given} is a local repository: credentials are for https URLs.", nameof(options));
             return new GitPolicySource(new Repository(full), options, full, isClone: false);
         }
         if (!LooksLikeUrl(given))
-            throw new GitPolicyException($"{given}: no such repository (not a local path, and not a URL to clone)");
+            throw new GitPolicyException($"{GitUrl.Redact(given)}: no such repository (not a local path, and not a URL to clone)");
+        GitTransport.CheckUsable(given);
         return OpenClone(options);
     }
 
@@ -101,11 +104,24 @@ public sealed class GitPolicySource : IDisposable
         Directory.CreateDirectory(cache);
         try
         {
-            LibGit2Sharp.Repository.Clone(url, path, new CloneOptions { IsBare = true });
+            var clone = new CloneOptions { IsBare = true };
+            var authentication = new GitAuthentication(options.Credentials);
+            clone.FetchOptions.CredentialsProvider = authentication.Provide;
+            try
+            {
+                LibGit2Sharp.Repository.Clone(url, path, clone);
+            }
+            catch (LibGit2SharpException ex)
+            {
+                throw authentication.Failure(GitUrl.Redact(url), "clone", ex);
+            }
         }
-        catch (LibGit2SharpException ex)
+        catch (GitPolicyException)
         {
-            throw new GitPolicyException($"{url}: clone failed: {ex.Message}", ex);
+            // Nothing half-cloned is left for the next start to trip over.
+            if (Directory.Exists(path))
+                Directory.Delete(path, recursive: true);
+            throw;
         }
         var source = new GitPolicySource(new Repository(path), options, path, isClone: true);
         try
@@ -131,13 +147,15 @@ public sealed class GitPolicySource : IDisposable
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
+            var authentication = new GitAuthentication(_options.Credentials);
+            var fetch = new FetchOptions { Prune = true, TagFetchMode = TagFetchMode.None, CredentialsProvider = authentication.Provide };
             try
             {
-                Commands.Fetch(_repository, "origin", MirrorRefSpecs, new FetchOptions { Prune = true, TagFetchMode = TagFetchMode.None }, null);
+                Commands.Fetch(_repository, "origin", MirrorRefSpecs, fetch, null);
             }
             catch (LibGit2SharpException ex)
             {
-                throw new GitPolicyException($"{Repository}: fetch failed: {ex.Message}", ex);
+                throw authentication.Failure(Repository, "fetch", ex);
             }
         }
     }

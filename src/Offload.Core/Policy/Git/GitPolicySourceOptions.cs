@@ -18,6 +18,13 @@ public sealed class GitPolicySourceOptions
     /// </summary>
     public string? CacheDirectory { get; set; }
 
+    /// <summary>
+    /// Username and password (or token) for an https repository that asks for them (see
+    /// <see cref="GitCredentials.Resolve"/>); null to send none. Not used for ssh: an ssh URL is fetched by the
+    /// OpenSSH client, which authenticates with its own agent, keys and <c>~/.ssh/config</c>.
+    /// </summary>
+    public GitCredentials? Credentials { get; set; }
+
     /// <summary>The largest policy file read; a larger one is rejected as an error of that commit.</summary>
     public long MaxPolicyBytes { get; set; } = 16 * 1024 * 1024;
 
