@@ -5,6 +5,7 @@ using Offload.Kernel.Conntrack;
 using Offload.Kernel.Devices;
 using Offload.Kernel.Namespaces;
 using Offload.Kernel.Nflog;
+using Offload.Kernel.Sync;
 using Offload.Packets;
 using Offload.Switching;
 
@@ -55,7 +56,7 @@ namespace Offload.Kernel.SlowPath;
 /// <para>Threads. <see cref="DecideAsync"/> never blocks and never throws: it copies the frame, queues the request for
 /// the adapter's thread and returns a pending task. Observer callbacks may come from the datapath's thread.</para>
 /// </remarks>
-public sealed partial class KernelSlowPath : ISlowPath, ISlowPathObserver, IDisposable
+public sealed partial class KernelSlowPath : ISlowPath, ISlowPathObserver, IKernelConnectionResolver, IDisposable
 {
     private readonly KernelHostTopology _topology;
     private readonly PortRegistry _ports;
