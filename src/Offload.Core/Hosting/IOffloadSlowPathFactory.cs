@@ -22,6 +22,19 @@ public interface IOffloadSlowPathFactory
     /// <see cref="IAsyncDisposable"/> the runtime disposes it on stop.</summary>
     ISlowPath Create(OffloadComponentContext context);
 
+    /// <summary>Adjusts the datapath's options before the runtime creates it (the kernel slow path punts TCP FIN/RST so
+    /// the kernel's state machine sees the close). The default changes nothing.</summary>
+    void ConfigureDatapath(DatapathOptions options)
+    {
+    }
+
+    /// <summary>Told once the runtime has created the datapath over <paramref name="slowPath"/> and declared its ports,
+    /// before the first frame: for what must follow the datapath (state sync, connections to re-install). The default
+    /// does nothing.</summary>
+    void DatapathCreated(ISlowPath slowPath, Datapath.Datapath datapath)
+    {
+    }
+
     /// <summary>Puts a new policy in force in <paramref name="slowPath"/> before the runtime revalidates tracked
     /// connections (when the slow path is an <see cref="IConnectionRevalidator"/>). The default does nothing.</summary>
     void ApplyPolicy(ISlowPath slowPath, PolicySnapshot policy)

@@ -153,10 +153,12 @@ public sealed class OffloadRuntime : IDisposable
                 throw new OffloadStartupException($"slow path '{slowPath}' is not supported on this host: {reason}");
             _slowPathFactory = factory;
             _slowPath = factory.Create(context) ?? throw new OffloadStartupException($"the '{slowPath}' slow-path factory returned no slow path.");
+            factory.ConfigureDatapath(datapathOptions);
             _software = new SoftwareBackend(softwareOptions, _time);
             _datapath = new Datapath.Datapath(datapathOptions, _slowPath, _software, _sink, _time);
             _datapath.AddUplink(PortRegistry.Uplink, PortRegistry.UplinkName);
             DeclarePorts(_policy);
+            factory.DatapathCreated(_slowPath, _datapath);
             SlowPathName = factory.Name;
         }
     }
