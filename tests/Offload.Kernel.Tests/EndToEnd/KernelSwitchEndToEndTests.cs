@@ -64,4 +64,28 @@ public sealed class KernelSwitchEndToEndTests
 
         lab.StopPumps();
     }
+
+    [RootFact]
+    public void CrossHostVxlan_TcpTransfer_HandshakeThroughBothKernelsBulkOnFastPathPayloadIntact()
+    {
+        using var lab = new KernelTwoHostLab();
+        lab.Start();
+
+        TransferThroughKernelOnce(lab, "vm1", "vm3", firstOnA: true, crossesHosts: true);
+
+        lab.StopPumps();
+        lab.PumpA.GetStatistics().Single(s => s.PortName == "uplink").SentBytes.Should().BeGreaterThan(Bulk, "the bulk left host a encapsulated");
+    }
+
+    [RootFact]
+    public void CrossHostGre_TcpTransfer_HandshakeThroughBothKernelsBulkOnFastPathPayloadIntact()
+    {
+        using var lab = new KernelTwoHostLab();
+        lab.Start();
+
+        TransferThroughKernelOnce(lab, "vm4", "vm5", firstOnA: true, crossesHosts: true);
+
+        lab.StopPumps();
+        lab.PumpB.GetStatistics().Single(s => s.PortName == "uplink").ReceivedBytes.Should().BeGreaterThan(Bulk, "the bulk reached host b encapsulated");
+    }
 }
