@@ -54,6 +54,64 @@ public sealed class KernelSwitchEndToEndTests
         tcp.Received.Should().Be(Bulk + 1024);
     }
 
+    private const string Acl = """
+        acl:
+          mode: deny-list
+          rules:
+            - { priority: 100, action: deny, direction: egress, network: blue, src: 10.1.0.0/16, dst: 10.1.0.0/16, protocol: tcp, dstPorts: "22" }
+        """;
+
+    private const string WebGroup = """
+        securityGroups:
+          - { name: web, ports: [vm2], inbound: deny, allowInbound: [ { protocol: tcp, dstPorts: "80,8080" }, { protocol: icmp } ] }
+        """;
+
+    /// <summary>
+    /// A connection attempt to a listening server that the policy denies: host a's kernel decides the first SYN (its
+    /// ruleset counts it and the slow path drops it), the retransmitted SYNs meet the cached drop on the fast path.
+    /// </summary>
+    private static void DeniedOnce(KernelTwoHostLab lab, string client, string server, int port)
+    {
+        Snapshot before = Take(lab);
+        long droppedBefore = lab.SwitchA.SlowPath.Stats.Dropped;
+        long fastDropsBefore = lab.SwitchA.Datapath.GetStats().FastPathFrames;
+        TestNode serverVm = lab.Vm(server);
+
+        bool connected = PhasedTcp.TryConnect(serverVm, serverVm.Address, port, lab.Vm(client), TimeSpan.FromMilliseconds(3500));
+
+        connected.Should().BeFalse("the policy denies it");
+        Snapshot after = Take(lab);
+        (after.InjectedA - before.InjectedA).Should().Be(1, "only the first SYN went into the kernel");
+        after.RulesA.Should().BeGreaterThan(before.RulesA, "the kernel's ruleset met the first SYN");
+        lab.SwitchA.SlowPath.Stats.Dropped.Should().Be(droppedBefore + 1, "the kernel dropped it");
+        lab.SwitchA.Datapath.GetStats().FastPathFrames.Should().BeGreaterThan(fastDropsBefore, "the retransmitted SYNs met the drop flow");
+    }
+
+    [RootFact]
+    public void AclDeny_TcpToPort22_FirstSynDroppedByKernelRetransmissionsByFastPath()
+    {
+        using var lab = new KernelTwoHostLab(Acl);
+        lab.Start();
+
+        DeniedOnce(lab, "vm1", "vm2", 22);
+        TransferThroughKernelOnce(lab, "vm1", "vm2", firstOnA: true, crossesHosts: false, port: 23);
+
+        lab.StopPumps();
+    }
+
+    [RootFact]
+    public void SecurityGroup_InboundDeniedOutboundAndItsRepliesAllowed()
+    {
+        using var lab = new KernelTwoHostLab(WebGroup);
+        lab.Start();
+
+        DeniedOnce(lab, "vm1", "vm2", 5201);
+        TransferThroughKernelOnce(lab, "vm2", "vm1", firstOnA: true, crossesHosts: false, port: 5202);
+        TransferThroughKernelOnce(lab, "vm1", "vm2", firstOnA: true, crossesHosts: false, port: 8080);
+
+        lab.StopPumps();
+    }
+
     [RootFact]
     public void SameHost_TcpTransfer_FirstPacketThroughKernelBulkOnFastPathPayloadIntact()
     {

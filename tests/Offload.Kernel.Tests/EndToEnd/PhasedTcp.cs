@@ -60,6 +60,28 @@ internal sealed class PhasedTcp : IDisposable
             throw new TimeoutException("the server did not accept");
     }
 
+    /// <summary>Whether <paramref name="client"/> can connect to a server listening in <paramref name="server"/> within <paramref name="limit"/>.</summary>
+    public static bool TryConnect(TestNode server, NetAddress address, int port, TestNode client, TimeSpan limit)
+    {
+        var endpoint = new IPEndPoint(address.ToIPAddress(), port);
+        using Socket listener = server.Run(() =>
+        {
+            var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            s.Bind(endpoint);
+            s.Listen(1);
+            return s;
+        });
+        using Socket socket = client.Run(() => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
+        try
+        {
+            return socket.ConnectAsync(endpoint).Wait(limit);
+        }
+        catch (AggregateException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Bytes the server has read so far.</summary>
     public long Received => Interlocked.Read(ref _received);
 
