@@ -26,12 +26,16 @@ public sealed class KernelSwitchEndToEndTests
     /// of <paramref name="firstHost"/>, sends bulk data and checks none of it did, then closes and checks the digest.
     /// </summary>
     private static void TransferThroughKernelOnce(KernelTwoHostLab lab, string client, string server, bool firstOnA, bool crossesHosts,
-        int port = 5201, string? target = null, int? targetPort = null)
+        int port = 5201)
+    {
+        TestNode serverVm = lab.Vm(server);
+        TransferThroughKernelOnce(lab, () => new PhasedTcp(serverVm, serverVm.Address, port, lab.Vm(client), serverVm.Address, port), firstOnA, crossesHosts);
+    }
+
+    private static int TransferThroughKernelOnce(KernelTwoHostLab lab, Func<PhasedTcp> open, bool firstOnA, bool crossesHosts)
     {
         Snapshot before = Take(lab);
-        TestNode serverVm = lab.Vm(server);
-        using var tcp = new PhasedTcp(serverVm, serverVm.Address, port, lab.Vm(client),
-            target is null ? serverVm.Address : Packets.NetAddress.Parse(target), targetPort ?? port);
+        using PhasedTcp tcp = open();
         tcp.Send(1024);
         Snapshot connected = Take(lab);
         if (firstOnA)
@@ -52,6 +56,7 @@ public sealed class KernelSwitchEndToEndTests
 
         tcp.CloseAndVerify().Should().BeTrue("the SHA-256 of what the server read equals that of what the client sent");
         tcp.Received.Should().Be(Bulk + 1024);
+        return tcp.AcceptedBy;
     }
 
     private const string Acl = """
@@ -110,6 +115,32 @@ public sealed class KernelSwitchEndToEndTests
         TransferThroughKernelOnce(lab, "vm1", "vm2", firstOnA: true, crossesHosts: false, port: 8080);
 
         lab.StopPumps();
+    }
+
+    private const string Vip = """
+        loadBalancers:
+          - { name: web, network: blue, vip: 10.1.255.10, port: 80, protocol: tcp, algorithm: maglev,
+              backends: [ { ip: 10.1.0.2, port: 8080 }, { ip: 10.1.0.3, port: 8080 }, { ip: 10.1.0.6, port: 8080 } ] }
+        """;
+
+    [RootFact]
+    public void Vip_ThreeBackends_ConnectionsSpreadAndEachThroughKernelOnce()
+    {
+        using var lab = new KernelTwoHostLab(Vip);
+        lab.Start();
+        TestNode[] backends = [lab.Vm("vm2"), lab.Vm("vm3"), lab.Vm("vm6")];
+        var chosen = new List<int>();
+
+        for (int i = 0; i < 8; i++)
+        {
+            int backend = TransferThroughKernelOnce(lab,
+                () => new PhasedTcp(backends, 8080, lab.Vm("vm1"), Packets.NetAddress.Parse("10.1.255.10"), 80), firstOnA: true, crossesHosts: false);
+            chosen.Add(backend);
+        }
+
+        lab.StopPumps();
+        chosen.Should().OnlyContain(b => b >= 0);
+        chosen.Distinct().Count().Should().BeGreaterThan(1, "Maglev spreads eight connections over more than one of three backends");
     }
 
     [RootFact]

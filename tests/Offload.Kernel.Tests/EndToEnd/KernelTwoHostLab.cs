@@ -14,7 +14,7 @@ namespace Offload.Kernel.Tests.EndToEnd;
 /// <summary>
 /// Two hosts, each a namespace running a <see cref="KernelSwitch"/> (the kernel as slow path) fed by a
 /// <see cref="PacketPump"/> on a thread of its own. Host a runs vm1, vm2 (network blue) and vm4 (red); host b runs vm3
-/// (blue) and vm5 (red); blue (VXLAN) and red (GRE) are peered. The VMs are namespaces wired by veth into their host;
+/// and vm6 (blue) and vm5 (red); blue (VXLAN) and red (GRE) are peered. The VMs are namespaces wired by veth into their host;
 /// the hosts are joined by an underlay veth (<c>ul</c> / <c>ul-peer</c>) carrying the policy's underlay MACs.
 /// Offload waits for the handshake (<c>established</c>): the kernel must see the SYN-ACK too, else its conntrack entry
 /// stays SYN_SENT and the FIN punted to it at the close is invalid there.
@@ -55,6 +55,7 @@ internal sealed class KernelTwoHostLab : IDisposable
             AddVm(HostA, "vm4", "02:00:00:02:00:04", "10.2.0.4");
             AddVm(HostB, "vm3", "02:00:00:01:00:03", "10.1.0.3");
             AddVm(HostB, "vm5", "02:00:00:02:00:05", "10.2.0.5");
+            AddVm(HostB, "vm6", "02:00:00:01:00:06", "10.1.0.6");
             PumpA = new PacketPump();
             PumpB = new PacketPump();
             SwitchA = NewSwitch(HostA, PumpA);
@@ -104,6 +105,7 @@ internal sealed class KernelTwoHostLab : IDisposable
               - { name: vm4, network: red,  mac: "02:00:00:02:00:04", ip: 10.2.0.4, host: a }
               - { name: vm3, network: blue, mac: "02:00:00:01:00:03", ip: 10.1.0.3, host: b }
               - { name: vm5, network: red,  mac: "02:00:00:02:00:05", ip: 10.2.0.5, host: b }
+              - { name: vm6, network: blue, mac: "02:00:00:01:00:06", ip: 10.1.0.6, host: b }
             offload: { when: established, minPackets: 0 }
             {{extra}}
             """;

@@ -13,7 +13,7 @@ namespace Offload.Kernel.Tests.EndToEnd;
 internal sealed class PhasedTcp : IDisposable
 {
     private const int TimeoutMs = 5000;
-    private readonly Socket _listener;
+    private readonly Socket[] _listeners;
     private readonly Socket _client;
     private readonly Task<byte[]> _server;
     private readonly IncrementalHash _sent = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -22,18 +22,33 @@ internal sealed class PhasedTcp : IDisposable
 
     /// <summary>Listens on <paramref name="listenAddress"/>:<paramref name="listenPort"/> in <paramref name="server"/> and connects from <paramref name="client"/> to <paramref name="target"/>:<paramref name="targetPort"/>.</summary>
     public PhasedTcp(TestNode server, NetAddress listenAddress, int listenPort, TestNode client, NetAddress target, int targetPort)
+        : this([server], listenPort, client, target, targetPort)
     {
-        var bind = new IPEndPoint(listenAddress.ToIPAddress(), listenPort);
-        _listener = server.Run(() =>
+    }
+
+    /// <summary>Listens on <paramref name="listenPort"/> at every server's address and connects from <paramref name="client"/>; one of them accepts (a VIP's backends).</summary>
+    public PhasedTcp(IReadOnlyList<TestNode> servers, int listenPort, TestNode client, NetAddress target, int targetPort)
+    {
+        _listeners = new Socket[servers.Count];
+        for (int i = 0; i < servers.Count; i++)
         {
-            var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            s.Bind(bind);
-            s.Listen(1);
-            return s;
-        });
+            var bind = new IPEndPoint(servers[i].Address.ToIPAddress(), listenPort);
+            _listeners[i] = servers[i].Run(() =>
+            {
+                var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                s.Bind(bind);
+                s.Listen(1);
+                return s;
+            });
+        }
         _server = Task.Run(() =>
         {
-            using Socket connection = _listener.Accept();
+            var ready = new List<Socket>(_listeners);
+            Socket.Select(ready, null, null, TimeoutMs * 1000);
+            if (ready.Count == 0)
+                throw new TimeoutException("no server accepted");
+            AcceptedBy = Array.IndexOf(_listeners, ready[0]);
+            using Socket connection = ready[0].Accept();
             _accepted.Set();
             connection.ReceiveTimeout = TimeoutMs;
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -59,6 +74,9 @@ internal sealed class PhasedTcp : IDisposable
         if (!_accepted.Wait(TimeoutMs))
             throw new TimeoutException("the server did not accept");
     }
+
+    /// <summary>Which of the servers accepted the connection.</summary>
+    public int AcceptedBy { get; private set; } = -1;
 
     /// <summary>Whether <paramref name="client"/> can connect to a server listening in <paramref name="server"/> within <paramref name="limit"/>.</summary>
     public static bool TryConnect(TestNode server, NetAddress address, int port, TestNode client, TimeSpan limit)
@@ -121,7 +139,8 @@ internal sealed class PhasedTcp : IDisposable
     public void Dispose()
     {
         _client.Dispose();
-        _listener.Dispose();
+        foreach (Socket listener in _listeners)
+            listener.Dispose();
         _sent.Dispose();
         _accepted.Dispose();
     }
