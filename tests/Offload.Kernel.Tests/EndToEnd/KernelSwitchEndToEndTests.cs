@@ -32,7 +32,8 @@ public sealed class KernelSwitchEndToEndTests
         TransferThroughKernelOnce(lab, () => new PhasedTcp(serverVm, serverVm.Address, port, lab.Vm(client), serverVm.Address, port), firstOnA, crossesHosts);
     }
 
-    private static int TransferThroughKernelOnce(KernelTwoHostLab lab, Func<PhasedTcp> open, bool firstOnA, bool crossesHosts)
+    private static int TransferThroughKernelOnce(KernelTwoHostLab lab, Func<PhasedTcp> open, bool firstOnA, bool crossesHosts,
+        Action<PhasedTcp>? check = null)
     {
         Snapshot before = Take(lab);
         using PhasedTcp tcp = open();
@@ -56,6 +57,7 @@ public sealed class KernelSwitchEndToEndTests
 
         tcp.CloseAndVerify().Should().BeTrue("the SHA-256 of what the server read equals that of what the client sent");
         tcp.Received.Should().Be(Bulk + 1024);
+        check?.Invoke(tcp);
         return tcp.AcceptedBy;
     }
 
@@ -162,6 +164,25 @@ public sealed class KernelSwitchEndToEndTests
         bulk.FastA.Should().BeGreaterThan(restarted.FastA + 50, "the new switch's fast path carried the bulk");
         (bulk.RulesA, bulk.InjectedA).Should().Be((restarted.RulesA, restarted.InjectedA), "nothing of the recovered connection went back to the kernel");
         tcp.CloseAndVerify().Should().BeTrue("the SHA-256 of what vm2 read equals that of what vm1 sent, across the restart");
+        lab.StopPumps();
+    }
+
+    // Known failure, kept to be fixed rather than dropped: the SYN leaves SNAT'd and the public side answers, but the
+    // handshake through the kernel does not complete on the datapath (its conntrack drops the reply frames as
+    // conntrack-invalid, and the slow path counts a mismatch), so the connection is never accepted.
+    [RootFact(Skip = "SNAT handshake under established-offload: datapath drops replies as conntrack-invalid (under investigation)")]
+    public void Snat_Vm1ToPublicNamespace_SourceTranslatedThroughKernelOnceBulkOnFastPath()
+    {
+        using var lab = new KernelTwoHostLab("""
+            snat:
+              - { network: blue, publicIp: 203.0.113.5, ports: "1024-65535" }
+            """, publicNetwork: true);
+        lab.Start();
+        TestNode pub = lab.Public!;
+
+        TransferThroughKernelOnce(lab, () => new PhasedTcp(pub, pub.Address, 5401, lab.Vm("vm1"), pub.Address, 5401), firstOnA: true, crossesHosts: false,
+            tcp => tcp.Peer!.Address.ToString().Should().Be("203.0.113.5", "the public side saw the SNAT address"));
+
         lab.StopPumps();
     }
 

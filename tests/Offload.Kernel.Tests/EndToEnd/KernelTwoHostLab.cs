@@ -26,14 +26,19 @@ internal sealed class KernelTwoHostLab : IDisposable
     private readonly List<TestNode> _nodes = [];
     private readonly Dictionary<string, (TestNode Host, TestNode Vm)> _vms = new(StringComparer.Ordinal);
     private readonly string _extra;
+    private readonly bool _public;
     private CancellationTokenSource _stop = new();
     private readonly List<Thread> _threads = [];
     private readonly List<Exception> _failures = [];
 
     /// <param name="extra">More policy YAML (acl, securityGroups, loadBalancers, snat) appended to both hosts' policies.</param>
-    public KernelTwoHostLab(string extra = "")
+    /// <param name="publicNetwork">Host a gets an uplink: its underlay port becomes a bridge (<c>br-ul</c>) of the underlay
+    /// veth and a veth to a "public" namespace (198.51.100.1/24, MAC the policy's gateway MAC); vm1 routes 198.51.100.0/24
+    /// to the switch.</param>
+    public KernelTwoHostLab(string extra = "", bool publicNetwork = false)
     {
         _extra = extra;
+        _public = publicNetwork;
         try
         {
             HostA = AddNode("a");
@@ -56,11 +61,39 @@ internal sealed class KernelTwoHostLab : IDisposable
             AddVm(HostB, "vm3", "02:00:00:01:00:03", "10.1.0.3");
             AddVm(HostB, "vm5", "02:00:00:02:00:05", "10.2.0.5");
             AddVm(HostB, "vm6", "02:00:00:01:00:06", "10.1.0.6");
+            string underlayA = "ul";
+            if (publicNetwork)
+            {
+                Public = AddNode("pub");
+                int bridge = HostA.Links.CreateBridge("br-ul");
+                int pub0 = HostA.Links.CreateVeth("pub0", "eth0", Public.Namespace);
+                HostA.SetSysctl("net/ipv6/conf/pub0/disable_ipv6", "1");
+                HostA.SetSysctl("net/ipv6/conf/br-ul/disable_ipv6", "1");
+                HostA.Links.SetMtu(pub0, 9000);
+                HostA.Links.SetMaster(aSide, bridge);
+                HostA.Links.SetMaster(pub0, bridge);
+                HostA.Links.SetUp(pub0);
+                HostA.Links.SetUp(bridge);
+                int eth0 = Public.Links.GetIndex("eth0");
+                Public.SetSysctl("net/ipv6/conf/eth0/disable_ipv6", "1");
+                Public.Links.SetMac(eth0, MacAddress.Parse("02:00:00:00:ff:fe"));
+                Public.Links.AddAddress(eth0, NetAddress.Parse("198.51.100.1"), 24);
+                VnicOffloads.DisableTransmitChecksum(Public.Namespace, "eth0");
+                Public.Links.SetUp(eth0);
+                LinkWait.UntilRunning(HostA.Links, "br-ul");
+                LinkWait.UntilRunning(Public.Links, "eth0");
+                Public.Address = NetAddress.Parse("198.51.100.1");
+                Public.Exec("ip", "route", "add", "203.0.113.5/32", "dev", "eth0");
+                Public.Exec("ip", "neigh", "replace", "203.0.113.5", "lladdr", "02:00:00:00:0a:01", "dev", "eth0", "nud", "permanent");
+                Vm("vm1").Exec("ip", "route", "add", "198.51.100.0/24", "dev", "eth0");
+                Vm("vm1").Exec("ip", "neigh", "replace", "198.51.100.1", "lladdr", "02:00:00:00:ff:fe", "dev", "eth0", "nud", "permanent");
+                underlayA = "br-ul";
+            }
             PumpA = new PacketPump();
             PumpB = new PacketPump();
             SwitchA = NewSwitch(HostA, PumpA);
             SwitchB = NewSwitch(HostB, PumpB);
-            AttachAll(SwitchA, PumpA, HostA, "ul");
+            AttachAll(SwitchA, PumpA, HostA, underlayA);
             AttachAll(SwitchB, PumpB, HostB, "ul-peer");
         }
         catch
@@ -74,6 +107,9 @@ internal sealed class KernelTwoHostLab : IDisposable
 
     public TestNode HostB { get; }
 
+    /// <summary>The "public" namespace (only with a public network).</summary>
+    public TestNode? Public { get; }
+
     public PacketPump PumpA { get; }
 
     public PacketPump PumpB { get; }
@@ -85,12 +121,12 @@ internal sealed class KernelTwoHostLab : IDisposable
     public TestNode Vm(string name) => _vms[name].Vm;
 
     /// <summary>The policy host <paramref name="self"/> runs.</summary>
-    public PolicySnapshot PolicyOf(string self) => PolicyFixtures.Load(Policy(self, _extra));
+    public PolicySnapshot PolicyOf(string self) => PolicyFixtures.Load(Policy(self, _extra, _public && self == "a"));
 
-    public static string Policy(string self, string extra)
+    public static string Policy(string self, string extra, bool withUplink)
     {
         string other = self == "a" ? "b" : "a";
-        string uplink = "";
+        string uplink = withUplink ? ", uplink: pub" : "";
         return $$"""
             host: { name: {{self}}, underlay: { ip: 192.0.2.{{(self == "a" ? 10 : 11)}}, mac: "02:00:00:00:0{{self}}:01" }, gatewayMac: "02:00:00:00:ff:fe"{{uplink}} }
             hosts:

@@ -49,6 +49,7 @@ internal sealed class PhasedTcp : IDisposable
                 throw new TimeoutException("no server accepted");
             AcceptedBy = Array.IndexOf(_listeners, ready[0]);
             using Socket connection = ready[0].Accept();
+            Peer = (IPEndPoint)connection.RemoteEndPoint!;
             _accepted.Set();
             connection.ReceiveTimeout = TimeoutMs;
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -74,6 +75,9 @@ internal sealed class PhasedTcp : IDisposable
         if (!_accepted.Wait(TimeoutMs))
             throw new TimeoutException("the server did not accept");
     }
+
+    /// <summary>The client's address and port as the server saw them.</summary>
+    public IPEndPoint? Peer { get; private set; }
 
     /// <summary>Which of the servers accepted the connection.</summary>
     public int AcceptedBy { get; private set; } = -1;
