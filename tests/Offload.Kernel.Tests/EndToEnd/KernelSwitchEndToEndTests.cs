@@ -1,6 +1,7 @@
 using Offload.Kernel.SlowPath;
 using Offload.Kernel.Tests.Hosts;
 using Offload.Kernel.Tests.Netns;
+using Offload.Kernel.Tests.Nftables;
 
 namespace Offload.Kernel.Tests.EndToEnd;
 
@@ -184,6 +185,26 @@ public sealed class KernelSwitchEndToEndTests
             tcp => tcp.Peer!.Address.ToString().Should().Be("203.0.113.5", "the public side saw the SNAT address"));
 
         lab.StopPumps();
+    }
+
+    [RootFact]
+    public void ApplyPolicy_AclDeniesLiveConnection_RemovedFromDatapathAndKernel()
+    {
+        using var lab = new KernelTwoHostLab();
+        lab.Start();
+        TestNode vm2 = lab.Vm("vm2");
+        using var tcp = new PhasedTcp(vm2, vm2.Address, 22, lab.Vm("vm1"), vm2.Address, 22);
+        tcp.Send(1024);
+        lab.StopPumps();
+        lab.SwitchA.Datapath.Conntrack.Count.Should().Be(1);
+
+        var result = lab.SwitchA.ApplyPolicy(PolicyFixtures.Load(KernelTwoHostLab.Policy("a", Acl, withUplink: false)));
+
+        result.Removed.Should().Be(1, "the ACL now denies the live SSH connection");
+        lab.SwitchA.Datapath.Conntrack.Count.Should().Be(0);
+        string kernel = "";
+        SpinWait.SpinUntil(() => !(kernel = lab.HostA.Exec("conntrack", "-L")).Contains("dport=22", StringComparison.Ordinal), 3000);
+        kernel.Should().NotContain("dport=22", "the kernel's entry was deleted too");
     }
 
     [RootFact]
