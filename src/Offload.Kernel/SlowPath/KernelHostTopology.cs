@@ -104,6 +104,14 @@ public sealed class KernelHostTopology : IDisposable
                 return 0;
             });
             topology.Apply(policy);
+            // The kernel never sees the segments the fast path carries, so its window tracking would find a punted
+            // FIN/RST far out of window and mark it invalid; liberal tracking takes it. After the ruleset: the sysctl
+            // exists once conntrack is loaded (per namespace).
+            NetworkNamespace.RunIn(ns, () =>
+            {
+                WriteSysctl("net/netfilter/nf_conntrack_tcp_be_liberal", "1");
+                return 0;
+            });
             return topology;
         }
         catch

@@ -44,13 +44,6 @@ public sealed class KernelSwitch : IDisposable
         Datapath.Datapath? datapath = null;
         try
         {
-            // The kernel never sees the segments the fast path carries, so its window tracking would find the punted
-            // FIN/RST far out of window and mark them invalid; liberal tracking takes them (per namespace).
-            NetworkNamespace.RunIn(ns, () =>
-            {
-                File.WriteAllText("/proc/sys/net/netfilter/nf_conntrack_tcp_be_liberal", "1");
-                return 0;
-            });
             Ports = new PortRegistry();
             slowPath = new KernelSlowPath(Topology, Ports, options, time);
             _backend = new SoftwareBackend(new SoftwareBackendOptions(), time);
