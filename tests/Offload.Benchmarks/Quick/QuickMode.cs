@@ -112,13 +112,14 @@ internal static class QuickMode
         {
             log.WriteLine($"P3 kernel baseline skipped: {kernel.SkipReason}");
             results.Add(new("P3", best.Rate / 1e3, 0, "kconn/s", 0, 4.0, null, "kernel baseline skipped: " + kernel.SkipReason));
+            RunP3Kernel(log, results, 0);
             return;
         }
         double ratio = best.Rate / kernel.Rate;
-        RunP3Kernel(log, results, kernel.Rate);
         log.WriteLine($"P3 kernel nf_conntrack (netns, lo, nft ct state new counter): {kernel.Rate / 1e3:F1} k/s ({kernel.Counted} counted of {kernel.Sent} sent in {kernel.Seconds:F2} s), ratio {ratio:F2}x");
         results.Add(new("P3", best.Rate / 1e3, kernel.Rate / 1e3, "kconn/s", ratio, 4.0, ratio >= 4.0,
             $"subject: Datapath + DnatSlowPath, first-packet offload, both directions installed, Poll per batch of 32, default conntrack sizing (best of 2 runs; {presized / 1e3:F1} k/s with conntrack pre-sized); baseline: {kernel.Counted} unique UDP 5-tuples sent over lo in a private netns, nft 'ct state new' counter, one sending thread (stack included)"));
+        RunP3Kernel(log, results, kernel.Rate);
     }
 
     // P3 with the kernel as the slow path: every first packet makes the round trip through the namespace, so this
@@ -133,7 +134,7 @@ internal static class QuickMode
             results.Add(new("P3-kernel", 0, kernelRate / 1e3, "kconn/s", 0, "informational", null, "skipped: " + run.SkipReason));
             return;
         }
-        double ratio = run.Rate / kernelRate;
+        double ratio = kernelRate > 0 ? run.Rate / kernelRate : 0;
         log.WriteLine($"P3-kernel datapath + KernelSlowPath new UDP connections: {run.Rate / 1e3:F2} k/s ({run.Connections} connections, {run.Flows} flows in {run.Seconds:F2} s), "
             + $"kernel alone {kernelRate / 1e3:F1} k/s, ratio {ratio:F3}x");
         results.Add(new("P3-kernel", run.Rate / 1e3, kernelRate / 1e3, "kconn/s", ratio, "informational", null,
