@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Time.Testing;
 using Offload.Backends;
@@ -118,6 +119,11 @@ public sealed class DocaRuntimeTrafficTests : IDisposable
         backend.Software.Count.Should().Be(0, "the flows went to the device");
         runtime.GetStats().Flows.Should().Be(backend.Count);
         runtime.GetStats().FlowsInstalled.Should().BeGreaterThan(0);
+        using var collector = new MetricCollector<int>(runtime.Meter, "offload.flows.offloaded");
+        collector.RecordObservableInstruments();
+        var offloaded = collector.GetMeasurementSnapshot();
+        offloaded.Single(m => Equals(m.Tags["offload.backend"], backend.Name)).Value.Should().Be(backend.Count - backend.Software.Count);
+        offloaded.Sum(m => m.Value).Should().Be(backend.Count, "each flow is counted in one backend");
         runtime.Stop();
     }
 
