@@ -133,7 +133,7 @@ public sealed class AgentLifecycleTests : IDisposable
         File.WriteAllText(file, TraceCommandTests.Policy);
         (code, _, err) = OffloadProcess.Run("run", "--policy", file, "--socket", _agent.Socket, "--backend", "doca");
         code.Should().Be(1);
-        err.Trim().Split('\n').Should().ContainSingle().Which.Should().StartWith("offload: the agent could not start: ").And.Contain("no DOCA backend is registered");
+        err.Trim().Split('\n').Should().ContainSingle().Which.Should().StartWith("offload: the agent could not start: ").And.Contain("backend 'doca' cannot be used");
 
         (code, _, err) = OffloadProcess.Run("run", "--policy", _agent.RepositoryPath, "--poll", "soon");
         code.Should().Be(2);

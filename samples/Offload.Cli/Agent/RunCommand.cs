@@ -6,6 +6,8 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 using Offload.Cli.Replay;
 using Offload.Datapath;
+using Offload.Doca;
+using Offload.Doca.Hosting;
 using Offload.Hosting;
 using Offload.Kernel.PacketIo;
 using Offload.Policy;
@@ -128,6 +130,9 @@ internal static class RunCommand
             "auto" => OffloadBackendKind.Auto,
             _ => OffloadBackendKind.Software,
         };
+        // Checked before the host starts, so the reason is offload's one line and not a start-up log as well.
+        if (backend == OffloadBackendKind.Doca && DocaLibrary.NotSupportedReason is { } docaMissing)
+            throw new CliException($"the agent could not start: backend 'doca' cannot be used: {docaMissing}");
         GitPolicySource? source = null;
         PolicySnapshot initial;
         if (File.Exists(policyArg))
@@ -235,7 +240,7 @@ internal static class RunCommand
                 o.PolicyFile = policyArg;
             else
                 o.Policy = initial;
-        });
+        }).AddDoca();
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton<AgentPolicy>(sp =>
         {

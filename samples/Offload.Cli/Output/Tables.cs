@@ -167,6 +167,13 @@ internal static class Tables
                 w.WriteNumber("slowPath", stats.SlowPathFrames);
                 w.WriteNumber("forwarded", stats.Forwarded);
                 w.WriteNumber("dropped", stats.Dropped);
+                // Where flows are installed: the software table, or a hardware backend (whose misses reach the host).
+                w.WriteStartObject("backend");
+                w.WriteString("name", vswitch.Datapath.OffloadBackend.Name);
+                w.WriteNumber("flows", stats.Flows);
+                w.WriteNumber("installed", stats.FlowsInstalled);
+                w.WriteNumber("hostTableFlows", vswitch.Backend.Count);
+                w.WriteEndObject();
                 Counts(w, "drops", drops);
                 Counts(w, "out", outs);
                 if (ports is not null)

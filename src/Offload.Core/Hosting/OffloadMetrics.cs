@@ -114,8 +114,9 @@ public sealed class OffloadMetrics : IDisposable
         if (_runtime.ReadMetrics() is not { } r)
             return [];
         var list = new List<Measurement<int>>(2) { new(r.Software.Count, Backend(r.Software.Name)) };
+        // A hardware backend that counts its host table's flows too reports only the rest, so no flow is counted twice.
         if (r.Hardware is { } hw)
-            list.Add(new(hw.Count, Backend(hw.Name)));
+            list.Add(new(ReferenceEquals(hw.HostTable, r.Software) ? hw.Count - r.Software.Count : hw.Count, Backend(hw.Name)));
         return list;
     }
 

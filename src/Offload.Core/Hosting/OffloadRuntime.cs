@@ -31,6 +31,7 @@ public sealed class OffloadRuntime : IDisposable
     private VirtualSwitch? _switch;
     private Datapath.Datapath? _datapath;
     private SoftwareBackend? _software;
+    private bool _ownsSoftware;
     private FlowBackend? _hardware;
     private ISlowPath? _slowPath;
     private IOffloadSlowPathFactory? _slowPathFactory;
@@ -139,7 +140,11 @@ public sealed class OffloadRuntime : IDisposable
 
         if (options.SlowPath == OffloadSlowPathKind.Policy)
         {
-            _switch = new VirtualSwitch(_policy, _sink, new VirtualSwitchOptions { Backend = softwareOptions, Datapath = datapathOptions }, _time);
+            // The hardware backend, when there is one, carries the flows; the switch's software table is its host table.
+            _switch = new VirtualSwitch(_policy, _sink, new VirtualSwitchOptions
+            {
+                Backend = softwareOptions, Datapath = datapathOptions, OffloadBackend = _hardware, Ports = _ports,
+            }, _time);
             _datapath = _switch.Datapath;
             _software = _switch.Backend;
             _ports = _switch.Ports;
@@ -154,8 +159,18 @@ public sealed class OffloadRuntime : IDisposable
             _slowPathFactory = factory;
             _slowPath = factory.Create(context) ?? throw new OffloadStartupException($"the '{slowPath}' slow-path factory returned no slow path.");
             factory.ConfigureDatapath(datapathOptions);
-            _software = new SoftwareBackend(softwareOptions, _time);
-            _datapath = new Datapath.Datapath(datapathOptions, _slowPath, _software, _sink, _time);
+            if (_hardware is null)
+            {
+                _software = new SoftwareBackend(softwareOptions, _time);
+                _ownsSoftware = true;
+                _datapath = new Datapath.Datapath(datapathOptions, _slowPath, _software, _sink, _time);
+            }
+            else
+            {
+                // The host table belongs to the hardware backend (or to the datapath when the backend has none).
+                _datapath = new Datapath.Datapath(datapathOptions, _slowPath, _hardware, _sink, _time);
+                _software = _datapath.Backend;
+            }
             _datapath.AddUplink(PortRegistry.Uplink, PortRegistry.UplinkName);
             DeclarePorts(_policy);
             factory.DatapathCreated(_slowPath, _datapath);
@@ -391,7 +406,8 @@ public sealed class OffloadRuntime : IDisposable
         else
         {
             _datapath?.Dispose();
-            _software?.Dispose();
+            if (_ownsSoftware)
+                _software?.Dispose();
             switch (_slowPath)
             {
                 case IDisposable d:
@@ -411,6 +427,7 @@ public sealed class OffloadRuntime : IDisposable
         _switch = null;
         _datapath = null;
         _software = null;
+        _ownsSoftware = false;
         _slowPath = null;
     }
 

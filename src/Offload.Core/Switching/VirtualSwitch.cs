@@ -1,3 +1,4 @@
+using Offload.Backends;
 using Offload.Backends.Software;
 using Offload.Conntrack;
 using Offload.Datapath;
@@ -14,6 +15,18 @@ public sealed class VirtualSwitchOptions
 
     /// <summary>Datapath options. Conntrack limits and timeouts, and the offload policy, come from the policy document.</summary>
     public DatapathOptions Datapath { get; set; } = new();
+
+    /// <summary>
+    /// The backend the datapath installs flows into (a hardware backend, for example); null for the switch's own
+    /// software backend made from <see cref="Backend"/>. The switch does not dispose it: whoever created it does.
+    /// Its <see cref="FlowBackend.HostTable"/> (or, when it has none, a small private table) is the switch's
+    /// <see cref="VirtualSwitch.Backend"/>.
+    /// </summary>
+    public FlowBackend? OffloadBackend { get; set; }
+
+    /// <summary>The port numbering to use (shared with whoever created <see cref="OffloadBackend"/>, so its port ids
+    /// match the switch's); null for a new one.</summary>
+    public PortRegistry? Ports { get; set; }
 }
 
 /// <summary>
@@ -26,6 +39,7 @@ public sealed partial class VirtualSwitch : IDisposable
 {
     private readonly PolicySlowPath _slowPath;
     private readonly HashSet<ushort> _declared = new();
+    private readonly SoftwareBackend? _ownBackend;
 
     /// <summary>Creates the switch for <paramref name="policy"/>; every frame's result goes to <paramref name="sink"/>.</summary>
     public VirtualSwitch(PolicySnapshot policy, IFrameSink sink, VirtualSwitchOptions? options = null, TimeProvider? timeProvider = null)
@@ -35,9 +49,18 @@ public sealed partial class VirtualSwitch : IDisposable
         var time = timeProvider ?? TimeProvider.System;
         options.Datapath.Conntrack = policy.ToConntrackOptions();
         options.Datapath.Offload = policy.ToOffloadPolicy();
-        _slowPath = new PolicySlowPath(policy);
-        Backend = new SoftwareBackend(options.Backend, time);
-        Datapath = new Datapath.Datapath(options.Datapath, _slowPath, Backend, sink, time);
+        _slowPath = new PolicySlowPath(policy, options.Ports);
+        FlowBackend offload;
+        if (options.OffloadBackend is { } given)
+        {
+            offload = given;
+        }
+        else
+        {
+            _ownBackend = new SoftwareBackend(options.Backend, time);
+            offload = _ownBackend;
+        }
+        Datapath = new Datapath.Datapath(options.Datapath, _slowPath, offload, sink, time);
         Datapath.AddUplink(PortRegistry.Uplink, PortRegistry.UplinkName);
         DeclarePorts(_slowPath.Policy);
     }
@@ -45,8 +68,12 @@ public sealed partial class VirtualSwitch : IDisposable
     /// <summary>The datapath.</summary>
     public Datapath.Datapath Datapath { get; }
 
-    /// <summary>The software fast path.</summary>
-    public SoftwareBackend Backend { get; }
+    /// <summary>The software fast path: the table frames reaching the host are looked up in (the offload backend's
+    /// host table when <see cref="VirtualSwitchOptions.OffloadBackend"/> is set).</summary>
+    public SoftwareBackend Backend => Datapath.Backend;
+
+    /// <summary>The backend flows are installed into: <see cref="Backend"/>, or <see cref="VirtualSwitchOptions.OffloadBackend"/>.</summary>
+    public FlowBackend OffloadBackend => Datapath.OffloadBackend;
 
     /// <summary>The slow path.</summary>
     public PolicySlowPath SlowPath => _slowPath;
@@ -136,6 +163,6 @@ public sealed partial class VirtualSwitch : IDisposable
     public void Dispose()
     {
         Datapath.Dispose();
-        Backend.Dispose();
+        _ownBackend?.Dispose();
     }
 }
