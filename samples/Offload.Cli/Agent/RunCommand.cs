@@ -4,11 +4,13 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
+using Microsoft.Extensions.Options;
 using Offload.Cli.Replay;
 using Offload.Datapath;
 using Offload.Doca;
 using Offload.Doca.Hosting;
 using Offload.Hosting;
+using Offload.Kernel.Hosting;
 using Offload.Kernel.PacketIo;
 using Offload.Policy;
 using Offload.Policy.Git;
@@ -44,6 +46,13 @@ internal static class RunCommand
             DefaultValueFactory = _ => "software",
         };
         backend.AcceptOnlyFromAmong("software", "doca", "auto");
+        var slowPath = new Option<string>("--slow-path")
+        {
+            Description = "Slow path for first packets: policy (in-process) or kernel (the Linux kernel of the agent's network " +
+                "namespace through TAP emulated NICs, nftables and conntrack; needs root and libnftables).",
+            DefaultValueFactory = _ => "policy",
+        };
+        slowPath.AcceptOnlyFromAmong("policy", "kernel");
         var replay = new Option<string>("--replay")
         {
             Description = "Feed this classic pcap (Ethernet) through the switch once at start, to have live flows without devices.",
@@ -87,13 +96,14 @@ internal static class RunCommand
         command.Options.Add(poll);
         command.Options.Add(socket);
         command.Options.Add(backend);
+        command.Options.Add(slowPath);
         command.Options.Add(replay);
         command.Options.Add(gitCredentials);
         command.Options.Add(ports);
         command.Options.Add(uplink);
         command.Options.Add(devices);
         command.SetAction(parse => Run(parse.GetValue(policy)!, parse.GetValue(policyPath)!, ParseInterval(parse.GetValue(poll)!),
-            parse.GetValue(socket)!, parse.GetValue(backend)!, parse.GetValue(replay), parse.GetValue(gitCredentials),
+            parse.GetValue(socket)!, parse.GetValue(backend)!, parse.GetValue(slowPath)!, parse.GetValue(replay), parse.GetValue(gitCredentials),
             new DeviceRequest(parse.GetValue(ports) ?? [], parse.GetValue(uplink), parse.GetValue(devices))));
         return command;
     }
@@ -116,7 +126,7 @@ internal static class RunCommand
 
     private sealed record DeviceRequest(IReadOnlyList<string> Ports, string? Uplink, bool FromPolicy);
 
-    private static int Run(string policyArg, string policyPath, TimeSpan poll, string socket, string backendName, string? replay,
+    private static int Run(string policyArg, string policyPath, TimeSpan poll, string socket, string backendName, string slowPathName, string? replay,
         string? credentialsFile, DeviceRequest devices)
     {
         if (replay is not null && !File.Exists(replay))
@@ -130,6 +140,9 @@ internal static class RunCommand
             "auto" => OffloadBackendKind.Auto,
             _ => OffloadBackendKind.Software,
         };
+        var slowPath = slowPathName == "kernel" ? OffloadSlowPathKind.Kernel : OffloadSlowPathKind.Policy;
+        if (slowPath == OffloadSlowPathKind.Kernel && new KernelSlowPathFactory(Options.Create(new KernelHostingOptions())).NotSupportedReason is { } kernelMissing)
+            throw new CliException($"the agent could not start: slow path 'kernel' cannot be used: {kernelMissing}");
         // Checked before the host starts, so the reason is offload's one line and not a start-up log as well.
         if (backend == OffloadBackendKind.Doca && DocaLibrary.NotSupportedReason is { } docaMissing)
             throw new CliException($"the agent could not start: backend 'doca' cannot be used: {docaMissing}");
@@ -147,7 +160,7 @@ internal static class RunCommand
         try
         {
             var bindings = DeviceBindings.Resolve(devices.Ports, devices.Uplink, devices.FromPolicy, initial);
-            return RunHost(policyArg, source, initial, new AgentSettings(socket, poll, replay, bindings), backend);
+            return RunHost(policyArg, source, initial, new AgentSettings(socket, poll, replay, bindings), backend, slowPath);
         }
         finally
         {
@@ -214,7 +227,8 @@ internal static class RunCommand
         throw new CliException($"the policy at commit {revision.Commit.ShortSha} is invalid: {lines[0]}", CliException.InvalidInput, lines.Skip(1).ToList());
     }
 
-    private static int RunHost(string policyArg, GitPolicySource? source, PolicySnapshot initial, AgentSettings settings, OffloadBackendKind backend)
+    private static int RunHost(string policyArg, GitPolicySource? source, PolicySnapshot initial, AgentSettings settings, OffloadBackendKind backend,
+        OffloadSlowPathKind slowPath)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, Args = [] });
         builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
@@ -235,12 +249,13 @@ internal static class RunCommand
         builder.Services.AddOffload(o =>
         {
             o.Backend = backend;
+            o.SlowPath = slowPath;
             // A file is named so the runtime's log says where the policy came from; a commit's policy is handed over.
             if (source is null)
                 o.PolicyFile = policyArg;
             else
                 o.Policy = initial;
-        }).AddDoca();
+        }).AddDoca().AddKernelSlowPath();
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton<AgentPolicy>(sp =>
         {
