@@ -50,6 +50,10 @@ for trx in "$results"/*.trx "$results"/*/*.trx; do
     line=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
     get() { printf '%s' "$line" | sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p"; }
     p=$(get passed); f=$(get failed); e=$(get error); t=$(get timeout); n=$(get notExecuted)
+    total=$(get total); executed=$(get executed)
+    # The VSTest TRX logger leaves notExecuted at 0 for skipped xunit tests; they show as total - executed.
+    gap=$(( ${total:-0} - ${executed:-0} ))
+    [ "$gap" -gt "${n:-0}" ] && n=$gap
     passed=$((passed + ${p:-0}))
     failed=$((failed + ${f:-0} + ${e:-0} + ${t:-0}))
     skipped=$((skipped + ${n:-0}))
