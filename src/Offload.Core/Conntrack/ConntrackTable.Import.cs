@@ -76,12 +76,7 @@ public sealed partial class ConntrackTable
         else
             LinkDropList(slot);
 
-        IndexAdd(originalKey, slot << 1);
-        if (!replyKey.Equals(originalKey))
-            IndexAdd(replyKey, (slot << 1) | 1);
-        _stateCounts[(int)state]++;
-        _count++;
-        id = new ConnectionId(slot, e.Generation);
+        id = Publish(slot, originalKey, replyKey, state);
         return ConntrackCreateResult.Created;
     }
 

@@ -143,13 +143,19 @@ public sealed partial class ConntrackTable
         LinkWheel(slot, SecondOf(e.DeadlineTicks));
         LinkDropList(slot);
 
+        id = Publish(slot, originalKey, replyKey, state);
+        return ConntrackCreateResult.Created;
+    }
+
+    // The last step of creating or importing an entry whose fields are set: findable by both tuples, and counted.
+    private ConnectionId Publish(int slot, in FlowKey originalKey, in FlowKey replyKey, ConnState state)
+    {
         IndexAdd(originalKey, slot << 1);
         if (!replyKey.Equals(originalKey))
             IndexAdd(replyKey, (slot << 1) | 1);
         _stateCounts[(int)state]++;
         _count++;
-        id = new ConnectionId(slot, e.Generation);
-        return ConntrackCreateResult.Created;
+        return new ConnectionId(slot, _entries[slot].Generation);
     }
 
     /// <summary>Finds the connection either of whose tuples is <paramref name="key"/> (its ingress port is ignored).
