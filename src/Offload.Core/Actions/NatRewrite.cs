@@ -21,14 +21,17 @@ public enum NatKind : byte
 /// </summary>
 public readonly struct NatRewrite : IEquatable<NatRewrite>
 {
-    /// <summary>Which side is rewritten.</summary>
-    public NatKind Kind { get; }
+    // Declared widest first, so the struct is 24 bytes, not 32 (kind first would pad 7 bytes before the address):
+    // it is stored in every flow record, whose value must fit one line with the key and counters.
 
     /// <summary>The new address (its family must match the packet's).</summary>
     public NetAddress Address { get; }
 
     /// <summary>The new port or ICMP identifier; 0 keeps the packet's.</summary>
     public ushort Port { get; }
+
+    /// <summary>Which side is rewritten.</summary>
+    public NatKind Kind { get; }
 
     /// <summary>Creates a rewrite.</summary>
     public NatRewrite(NatKind kind, NetAddress address, ushort port)

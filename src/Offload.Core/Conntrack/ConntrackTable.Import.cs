@@ -53,6 +53,7 @@ public sealed partial class ConntrackTable
         int slot = AllocateSlot();
         ref var e = ref _entries[slot];
         e.Original = original;
+        e.Protocol = original.Protocol;
         e.Reply = reply;
         e.CreatedTicks = nowTicks;
         e.LastSeenTicks = nowTicks;

@@ -46,7 +46,7 @@ public sealed partial class ConntrackTable
     private readonly int _genericTimeout;
 
     private readonly int[] _stateCounts = new int[ConnStateNames.Count];
-    private ConntrackEntry[] _entries;
+    private readonly ConntrackEntryStore _entries;
     private int _used;
     private int _freeHead = NoSlot;
     private int _count;
@@ -74,8 +74,8 @@ public sealed partial class ConntrackTable
         _genericTimeout = t.Generic;
 
         int initial = Math.Min(options.InitialCapacity, _maxEntries);
-        _entries = new ConntrackEntry[initial];
-        InitIndex(initial);
+        _entries = new ConntrackEntryStore(initial, _maxEntries);
+        InitIndex(_entries.Capacity);
         _epochTicks = timeProvider.GetTimestamp();
         InitWheel();
     }
@@ -90,7 +90,11 @@ public sealed partial class ConntrackTable
     public int MaxEntries => _maxEntries;
 
     /// <summary>Slots allocated so far (grows by doubling up to <see cref="MaxEntries"/>).</summary>
-    public int Capacity => _entries.Length;
+    public int Capacity => _entries.Capacity;
+
+    /// <summary>Unmanaged bytes held for the connection slots (192 per slot allocated; the index and the timer wheel
+    /// are on the managed heap).</summary>
+    public long AllocatedBytes => _entries.AllocatedBytes;
 
     /// <summary>Number of connections in <paramref name="state"/> (O(1); for least-connections balancing).</summary>
     public int CountInState(ConnState state) =>
@@ -128,6 +132,7 @@ public sealed partial class ConntrackTable
         int slot = AllocateSlot();
         ref var e = ref _entries[slot];
         e.Original = original;
+        e.Protocol = original.Protocol;
         e.Reply = reply;
         e.CreatedTicks = nowTicks;
         e.LastSeenTicks = nowTicks;
@@ -218,7 +223,7 @@ public sealed partial class ConntrackTable
     /// </summary>
     public ConntrackUpdate Update(ConnectionId id, ConnDirection direction, TcpFlags tcpFlags, byte icmpType, int frameLength, long nowTicks)
     {
-        bool isError = (uint)id.Slot < (uint)_used && IsIcmpErrorType(_entries[id.Slot].Original.Protocol, icmpType);
+        bool isError = (uint)id.Slot < (uint)_used && IsIcmpErrorType(_entries[id.Slot].Protocol, icmpType);
         return UpdateCore(id, direction, tcpFlags, isError, frameLength, nowTicks);
     }
 
@@ -280,7 +285,7 @@ public sealed partial class ConntrackTable
         if (isIcmpError)
             return Unchanged(ConntrackVerdict.Accept, ref e, now);
 
-        return e.Original.Protocol switch
+        return e.Protocol switch
         {
             IpProtocol.Tcp => UpdateTcp(slot, direction, tcpFlags, frameLength, now),
             IpProtocol.Udp or UdpLite => UpdateUdp(slot, direction, frameLength, now),
@@ -361,7 +366,10 @@ public sealed partial class ConntrackTable
         ref var e = ref _entries[slot];
         var old = e.State;
         int timeout = _udpTimeout;
-        if ((e.Flags & EntryFlags.SeenReply) != 0 && now > e.CreatedTicks + UdpStreamDelaySeconds * _frequency)
+        // An assured UDP entry is past the stream delay, so only a not-yet-assured one reads the creation time (a
+        // line the per-packet update otherwise never touches).
+        if ((e.Flags & EntryFlags.SeenReply) != 0
+            && ((e.Flags & EntryFlags.Assured) != 0 || now > e.CreatedTicks + UdpStreamDelaySeconds * _frequency))
         {
             timeout = _udpStreamTimeout;
             if ((e.Flags & EntryFlags.Assured) == 0)
@@ -527,11 +535,8 @@ public sealed partial class ConntrackTable
             _freeHead = _entries[slot].WheelNext;
             return slot;
         }
-        if (_used == _entries.Length)
-        {
-            int size = (int)Math.Min((long)_entries.Length * 2, _maxEntries);
-            Array.Resize(ref _entries, size);
-        }
+        if (_used == _entries.Capacity)
+            _entries.Grow();
         int fresh = _used++;
         _entries[fresh].Generation = 1;
         return fresh;

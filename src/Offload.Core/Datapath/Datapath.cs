@@ -255,7 +255,7 @@ public sealed partial class Datapath : IDisposable
         {
             if (MustPunt(in p, in _keys[i]))
                 return false;
-            var update = _conntrack.Update(entry.Connection, entry.Direction, in p);
+            var update = _conntrack.Update(entry.Connection, entry.Direction, in p, now);
             if (update.Verdict is ConntrackVerdict.NotFound or ConntrackVerdict.Reopen)
             {
                 // Gone, or re-opened by this SYN (the old entry and its flows are removed): decide it afresh.

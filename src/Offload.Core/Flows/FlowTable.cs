@@ -14,8 +14,8 @@ namespace Offload.Flows;
 /// <para>Layout. A compact index of 8-byte slots (high 32 bits: the high half of the key's hash as a tag;
 /// low 32 bits: entry number + 1; 0 = empty; <see cref="Tombstone"/> = removed) with at least twice as many slots as
 /// the capacity (load ≤ 0.5), probed linearly from the start of the 64-byte line (8 slots) the hash picks; an array
-/// of records (sequence counter, key, value) padded to whole cache lines; an array of 32-byte counter blocks; a
-/// free list of entry numbers. The table never grows: like a hardware table it reports
+/// of records (sequence counter, key, value, hit counters) padded to whole cache lines; a free list of entry
+/// numbers. A hit thus touches the index line and the record's lines, nothing else. The table never grows: like a hardware table it reports
 /// <see cref="FlowTableStatus.Full"/> and the caller spills the flow.</para>
 /// <para>Concurrency. One writer at a time (add, update, remove, clear, and idle removal take an internal lock),
 /// any number of concurrent lock-free readers (<see cref="TryLookup"/>, <see cref="LookupBatch"/>,
@@ -58,10 +58,10 @@ public sealed unsafe class FlowTable<TValue> : IDisposable
     private readonly ulong _lineMask;
     private readonly nint _stride;
     private readonly int _hotLines;
+    private readonly bool _countersBeyondHotLines;
     private readonly long _allocatedBytes;
 
     private byte* _records;
-    private FlowCounters* _counters;
     private int* _freeList;
     private nint _index; // ulong*, replaced by rebuilds: read with Volatile.Read
     private int _freeCount;
@@ -85,16 +85,16 @@ public sealed unsafe class FlowTable<TValue> : IDisposable
         _lineMask = _slotMask & ~(ulong)(SlotsPerLine - 1);
         _stride = (sizeof(FlowRecord<TValue>) + 63) & ~63;
         _hotLines = (int)Math.Min(2, _stride / 64);
+        // Values over 48 bytes push the counters past the two lines a lookup prefetches.
+        _countersBeyondHotLines = sizeof(FlowRecord<TValue>) > _hotLines * 64;
 
         nuint recordBytes = (nuint)_stride * (nuint)capacity;
-        nuint counterBytes = (nuint)sizeof(FlowCounters) * (nuint)capacity;
         nuint freeBytes = sizeof(int) * (nuint)capacity;
-        // Records and counters are initialised lazily (below _highWater), so untouched capacity costs no pages.
+        // Records are initialised lazily (below _highWater), so untouched capacity costs no pages.
         _records = (byte*)TableMemory.Allocate(recordBytes);
-        _counters = (FlowCounters*)TableMemory.Allocate(counterBytes);
         _freeList = (int*)TableMemory.Allocate(freeBytes);
         _index = (nint)AllocateIndex();
-        _allocatedBytes = (long)(recordBytes + counterBytes + freeBytes + IndexBytes);
+        _allocatedBytes = (long)(recordBytes + freeBytes + IndexBytes);
         GC.AddMemoryPressure(_allocatedBytes);
     }
 
@@ -107,7 +107,7 @@ public sealed unsafe class FlowTable<TValue> : IDisposable
     /// <summary>Number of entries.</summary>
     public int Count => Volatile.Read(ref _count);
 
-    /// <summary>Unmanaged bytes reserved by the table (index, records, counters, free list).</summary>
+    /// <summary>Unmanaged bytes reserved by the table (index, records with their counters, free list).</summary>
     public long AllocatedBytes => _allocatedBytes;
 
     /// <summary>Number of index rebuilds so far (tombstone clean-ups and clears).</summary>
@@ -149,11 +149,10 @@ public sealed unsafe class FlowTable<TValue> : IDisposable
             record->Value = value;
             record->Live = 1;
             EndWrite(record);
-            FlowCounters* counters = _counters + entry;
+            FlowCounters* counters = &record->Counters;
             Volatile.Write(ref counters->Packets, 0);
             Volatile.Write(ref counters->Bytes, 0);
             Volatile.Write(ref counters->LastSeenTicks, nowTicks);
-            counters->CreatedTicks = nowTicks;
 
             if (index[free] == Tombstone)
                 _tombstones--;
@@ -218,7 +217,7 @@ public sealed unsafe class FlowTable<TValue> : IDisposable
             if ((uint)handle >= (uint)_highWater)
                 return false;
             FlowRecord<TValue>* record = Record(handle);
-            if (record->Live == 0 || Volatile.Read(ref _counters[handle].LastSeenTicks) >= idleBeforeTicks)
+            if (record->Live == 0 || Volatile.Read(ref record->Counters.LastSeenTicks) >= idleBeforeTicks)
                 return false;
             key = record->Key;
             removed = record->Value;
@@ -302,7 +301,7 @@ public sealed unsafe class FlowTable<TValue> : IDisposable
     {
         if ((uint)handle >= (uint)_capacity)
             return;
-        FlowCounters* counters = _counters + handle;
+        FlowCounters* counters = &Record(handle)->Counters;
         Interlocked.Increment(ref counters->Packets);
         Interlocked.Add(ref counters->Bytes, bytes);
         Volatile.Write(ref counters->LastSeenTicks, nowTicks);
@@ -361,8 +360,9 @@ public sealed unsafe class FlowTable<TValue> : IDisposable
         int found = 0;
         for (int scanned = 0; found < handles.Length && scanned < maxScan && entry < end; scanned++, entry++)
         {
-            if (Volatile.Read(ref Record(entry)->Live) != 0
-                && Volatile.Read(ref _counters[entry].LastSeenTicks) < idleBeforeTicks)
+            FlowRecord<TValue>* record = Record(entry);
+            if (Volatile.Read(ref record->Live) != 0
+                && Volatile.Read(ref record->Counters.LastSeenTicks) < idleBeforeTicks)
                 handles[found++] = entry;
         }
         cursor = entry >= end ? 0 : entry;
@@ -473,6 +473,8 @@ public sealed unsafe class FlowTable<TValue> : IDisposable
                     Prefetch(record);
                     if (_hotLines > 1)
                         Prefetch(record + 64);
+                    if (_countersBeyondHotLines)
+                        Prefetch(&((FlowRecord<TValue>*)record)->Counters); // the caller's RecordHit comes next
                     break;
                 }
                 position = (position + 1) & _slotMask;
@@ -496,10 +498,7 @@ public sealed unsafe class FlowTable<TValue> : IDisposable
             handles[i] = handle;
             values[i] = value;
             if (handle >= 0)
-            {
                 hits++;
-                Prefetch(_counters + handle); // the caller's RecordHit comes next
-            }
         }
         return hits;
     }
@@ -569,7 +568,7 @@ public sealed unsafe class FlowTable<TValue> : IDisposable
 
     private FlowStats ReadStats(int entry)
     {
-        FlowCounters* counters = _counters + entry;
+        FlowCounters* counters = &Record(entry)->Counters;
         return new FlowStats(Volatile.Read(ref counters->Packets), Volatile.Read(ref counters->Bytes),
             Volatile.Read(ref counters->LastSeenTicks));
     }
@@ -711,11 +710,9 @@ public sealed unsafe class FlowTable<TValue> : IDisposable
         if (_records == null)
             return;
         TableMemory.Free(_records);
-        TableMemory.Free(_counters);
         TableMemory.Free(_freeList);
         TableMemory.Free((void*)_index);
         _records = null;
-        _counters = null;
         _freeList = null;
         _index = 0;
         GC.RemoveMemoryPressure(_allocatedBytes);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Offload.Backends.Software;
 using Offload.Benchmarks.Workloads;
 using Offload.Conntrack;
@@ -144,13 +145,13 @@ internal static class QuickMode
     private static unsafe void RunP2AndP4(TextWriter log, List<QuickResult> results)
     {
         using var w = new DatapathWorkload(Flows);
-        double managed = w.ManagedBytesPerConnection, table = w.TableBytesPerConnection;
-        double bytes = managed + table;
+        double managed = w.ManagedBytesPerConnection, slots = w.ConntrackSlotBytesPerConnection, table = w.TableBytesPerConnection;
+        double bytes = managed + slots + table;
         double slab = SlabObjectSize("nf_conntrack");
-        log.WriteLine($"P4 memory per connection at 1M: managed {managed:F1} B + flow table {table:F1} B = {bytes:F1} B; nf_conntrack slab objsize {slab} B (setup {w.SetupSeconds:F1} s)");
+        log.WriteLine($"P4 memory per connection at 1M: managed {managed:F1} B + conntrack slots {slots:F1} B + flow table {table:F1} B = {bytes:F1} B; nf_conntrack slab objsize {slab} B (setup {w.SetupSeconds:F1} s)");
         if (slab > 0)
             results.Add(new("P4", bytes, slab, "bytes", bytes / slab, 0.4, bytes / slab <= 0.4,
-                $"managed {managed:F1} B (conntrack entries+index, datapath records) + software flow table {table:F1} B (2 flows, index, counters, free list); baseline /proc/slabinfo nf_conntrack objsize"));
+                $"managed {managed:F1} B (conntrack index and wheel, datapath records) + conntrack slots {slots:F1} B (unmanaged, 192 B each) + software flow table {table:F1} B (2 flows, index, counters, free list); baseline /proc/slabinfo nf_conntrack objsize"));
         else
             results.Add(new("P4", bytes, 0, "bytes", 0, 0.4, null, "baseline skipped: /proc/slabinfo has no readable nf_conntrack line"));
 
@@ -170,12 +171,12 @@ internal static class QuickMode
             "64 B UDP, DNAT + MAC rewrite, random order over 1M connections (2M flows), batches of 32; subject also advances conntrack per packet (the baseline does not)"
             + $"; on-CPU share of the best rounds {subjectCpu:F2} / {baselineCpu:F2}" + (loaded ? " (loaded machine: not valid)" : "")));
 
-        // Cold lines a fast-path packet touches: the index line, the record (key+value, padded to whole lines), the
-        // counter block, and the conntrack entry that Update advances. The frame, the scratch arrays and the shared
-        // action program stay cached.
+        // Cold lines a fast-path packet touches: the index line, the record (key, value and hit counters, padded to
+        // whole lines), and the conntrack entry's per-packet part that Update advances (the fields before
+        // CreatedTicks; slots are line-aligned). The frame, the scratch arrays and the shared action program stay cached.
         int recordLines = (sizeof(FlowRecord<FastPathEntry>) + 63) / 64;
-        int conntrackLines = (Unsafe.SizeOf<ConntrackEntry>() + 63) / 64;
-        int misses = 1 + recordLines + 1 + conntrackLines;
+        int conntrackLines = ((int)Marshal.OffsetOf<ConntrackEntry>(nameof(ConntrackEntry.CreatedTicks)) + 63) / 64;
+        int misses = 1 + recordLines + conntrackLines;
         using var probe = new MemoryParallelismProbe(1L << 30);
         probe.ReadBatch();
         double reads = 0;
@@ -183,9 +184,9 @@ internal static class QuickMode
             reads = Math.Max(reads, probe.Measure(0.3));
         double limit = reads / misses;
         double mlp = subject / limit;
-        log.WriteLine($"P2-mlp probe: {reads / 1e6:F1} M independent random 8 B reads/s over {probe.Bytes >> 20} MiB; misses/packet estimate {misses} (index 1 + record {recordLines} + counters 1 + conntrack entry {conntrackLines}); limit {limit / 1e6:F3} Mpps; subject/limit {mlp:F3}");
+        log.WriteLine($"P2-mlp probe: {reads / 1e6:F1} M independent random 8 B reads/s over {probe.Bytes >> 20} MiB; misses/packet estimate {misses} (index 1 + record {recordLines} + conntrack entry {conntrackLines}); limit {limit / 1e6:F3} Mpps; subject/limit {mlp:F3}");
         results.Add(new("P2-mlp", subject / 1e6, limit / 1e6, "Mpps", mlp, 0.5, mlp >= 0.5,
-            $"limit = {reads / 1e6:F1} M random reads/s (1 GiB, batches of 32 independent loads) / {misses} misses per packet (index line 1 + flow record {recordLines} lines ({sizeof(FlowRecord<FastPathEntry>)} B) + counter block 1 + conntrack entry {conntrackLines} lines ({Unsafe.SizeOf<ConntrackEntry>()} B)); with the 3-miss estimate (index+record+counters) the ratio would be {subject / (reads / 3):F3}"));
+            $"limit = {reads / 1e6:F1} M random reads/s (1 GiB, batches of 32 independent loads) / {misses} misses per packet (index line 1 + flow record with its counters {recordLines} lines ({sizeof(FlowRecord<FastPathEntry>)} B) + conntrack entry {conntrackLines} of its {Unsafe.SizeOf<ConntrackEntry>() / 64} lines); with the flow table's lines alone (index+record, {1 + recordLines}) the ratio would be {subject / (reads / (1 + recordLines)):F3}"));
     }
 
     private static void RunP5(TextWriter log, List<QuickResult> results)

@@ -28,9 +28,12 @@ internal sealed class DatapathWorkload : IDisposable
     private readonly PipelineCounters[] _counters;
     private int _subjectPos, _baselinePos;
 
-    /// <summary>Managed bytes the connections added (conntrack entries and index, datapath records), measured as
+    /// <summary>Managed bytes the connections added (conntrack index and wheel, datapath records), measured as
     /// tests/Offload.Core.Tests/Datapath/ConnectionMemoryTests.cs measures them.</summary>
     public double ManagedBytesPerConnection { get; }
+
+    /// <summary>Unmanaged bytes of conntrack's connection slots per connection.</summary>
+    public double ConntrackSlotBytesPerConnection { get; }
 
     /// <summary>Unmanaged bytes of the software flow table per connection (2 flows each, index included).</summary>
     public double TableBytesPerConnection { get; }
@@ -75,6 +78,7 @@ internal sealed class DatapathWorkload : IDisposable
             throw new InvalidOperationException($"setup: {_datapath.Conntrack.Count} connections, {_backend.Count} flows");
         ManagedBytesPerConnection = (double)(managedAfter - managedBefore) / connections;
         TableBytesPerConnection = (double)_backend.AllocatedBytes / connections;
+        ConntrackSlotBytesPerConnection = (double)_datapath.Conntrack.AllocatedBytes / connections;
 
         _order = FlowKeys.RandomOrder(1 << 21, connections, seed: 3);
         _dictionary = new Dictionary<FlowKey, DictionaryFlow>(buildBaseline ? 2 * connections : 0);

@@ -100,9 +100,12 @@ public class ConntrackTableCapacityTests(ITestOutputHelper output)
         GC.KeepAlive(table);
 
         table.Count.Should().Be(n);
-        double perConnection = (after - before) / (double)n;
+        double managed = (after - before) / (double)n;
+        double slots = table.AllocatedBytes / (double)n;
         int entry = Unsafe.SizeOf<ConntrackEntry>();
-        output.WriteLine($"entry struct: {entry} B; measured: {perConnection:F1} B per connection ({(after - before) / (1 << 20)} MiB for {n:N0})");
-        perConnection.Should().BeGreaterThan(entry);
+        output.WriteLine($"entry struct: {entry} B; slots (unmanaged) {slots:F1} B + managed (index, wheel) {managed:F1} B per connection");
+        entry.Should().Be(192, "the slot is three cache lines, the per-packet fields on the first");
+        slots.Should().BeGreaterThanOrEqualTo(entry).And.BeLessThan(2 * entry, "slots grow by doubling up to MaxEntries");
+        managed.Should().BeGreaterThan(0, "the index lives on the managed heap");
     }
 }

@@ -67,11 +67,14 @@ public class ConnectionMemoryTests(ITestOutputHelper output)
 
         double managed = (double)(managedAfter - managedBefore) / connections;
         double table = (double)backend.AllocatedBytes / connections;
+        double slots = (double)datapath.Conntrack.AllocatedBytes / connections;
         output.WriteLine($"connections: {connections:N0}; flows: {backend.Count:N0}");
-        output.WriteLine($"managed heap (conntrack entries + index, datapath records): {managed:F1} B/connection");
+        output.WriteLine($"managed heap (conntrack index and wheel, datapath records): {managed:F1} B/connection");
+        output.WriteLine($"conntrack slots (unmanaged): {slots:F1} B/connection");
         output.WriteLine($"software flow table (2 flows/connection, index included, unmanaged): {table:F1} B/connection");
-        output.WriteLine($"total: {managed + table:F1} B per tracked bidirectional connection");
-        (managed + table).Should().BeLessThan(2048, "a gross regression in per-connection memory must fail");
+        output.WriteLine($"total: {managed + slots + table:F1} B per tracked bidirectional connection");
+        slots.Should().BeGreaterThanOrEqualTo(192, "every connection holds one 192-byte conntrack slot");
+        (managed + slots + table).Should().BeLessThan(2048, "a gross regression in per-connection memory must fail");
     }
 
     private sealed class CountingSink : IFrameSink
