@@ -91,7 +91,7 @@ public sealed partial class DocaBackend : FlowBackend
         Capabilities = new BackendCapabilities(_options.MaxFlows, _options.QueueDepth,
             MatchCapabilities.IPv4 | MatchCapabilities.IPv6 | MatchCapabilities.Icmp | MatchCapabilities.PortAndVni,
             ActionCapabilities.Output | ActionCapabilities.Drop | ActionCapabilities.SetMac | ActionCapabilities.Nat
-                | ActionCapabilities.VxlanEncap | ActionCapabilities.GreEncap | ActionCapabilities.Decap,
+                | ActionCapabilities.DecrementTtl | ActionCapabilities.VxlanEncap | ActionCapabilities.GreEncap | ActionCapabilities.Decap,
             SupportsConntrack: _ctPipe is not null, SupportsAging: true, SupportsCounters: true);
     }
 
