@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Offload.Actions;
 using Offload.Backends;
+using Offload.Conntrack;
 using Offload.Doca.Flow;
 using Offload.Flows;
 using Offload.Packets;
@@ -193,7 +194,11 @@ public sealed partial class DocaBackend : FlowBackend
             _freeSlots.Push(slot);
             return Rejected(op, rc, "doca_flow_pipe_add_entry");
         }
-        _slots[slot] = new Slot { Key = op.Key, Entry = entry, Port = (byte)port, Queue = queue, AgingSeconds = spec.AgingSeconds };
+        _slots[slot] = new Slot
+        {
+            Key = op.Key, Action = op.Action, Connection = op.Connection, Direction = op.Direction, Entry = entry, Port = (byte)port, Queue = queue,
+            AgingSeconds = spec.AgingSeconds,
+        };
         _slotOf.Add(op.Key, slot);
         _reserved++;
         if (spec.AgingSeconds != 0)
@@ -220,6 +225,7 @@ public sealed partial class DocaBackend : FlowBackend
             return Rejected(op, rc, "doca_flow_pipe_update_entry");
         _agingFlows += (spec.AgingSeconds != 0 ? 1 : 0) - (s.AgingSeconds != 0 ? 1 : 0);
         s.AgingSeconds = spec.AgingSeconds;
+        s.Action = op.Action;
         _fifos[f].Enqueue(new PendingOp(FlowOperationKind.Update, op.Cookie, slot, Internal: false));
         return SubmitStatus.Accepted;
     }
@@ -571,6 +577,9 @@ public sealed partial class DocaBackend : FlowBackend
     private struct Slot
     {
         public FlowKey Key;
+        public FlowAction Action; // as the caller gave it, for listings
+        public ConnectionId Connection;
+        public ConnDirection Direction;
         public DocaEntry Entry;
         public uint AgingSeconds;
         public ushort Queue;

@@ -132,6 +132,42 @@ public sealed class ResilientOffloadBackend : FlowBackend
         }
     }
 
+    /// <summary>
+    /// Every flow, wherever it is served: its placement and reason as <see cref="GetPlacement"/> gives them, and the
+    /// counters of the backend serving it now (a flow that moved keeps only its current holder's). A snapshot for
+    /// operators, not for the packet path.
+    /// </summary>
+    public IReadOnlyList<PlacedFlow> SnapshotFlows()
+    {
+        var keys = new List<FlowKey>();
+        lock (_gate)
+        {
+            foreach (FlowKey key in _slotOf.Keys)
+                keys.Add(key);
+        }
+        var rows = new List<PlacedFlow>(keys.Count);
+        foreach (FlowKey key in keys)
+        {
+            FlowAction action;
+            ConnectionId connection;
+            ConnDirection direction;
+            FlowPlacementInfo placement;
+            lock (_gate)
+            {
+                if (!_slotOf.TryGetValue(key, out int slot) || !GetPlacement(key, out placement))
+                    continue;
+                ref Flow f = ref _flows[slot];
+                (action, connection, direction) = (f.Action, f.Connection, f.Direction);
+            }
+            // Counters are read outside the gate: the device backend takes its own lock.
+            FlowBackend holder = placement.Placement == FlowPlacement.Hardware ? _hardware : _software;
+            if (!holder.TryQueryCounters(key, out FlowStats stats))
+                stats = default;
+            rows.Add(new PlacedFlow(new InstalledFlow(key, action, connection, direction, stats), placement));
+        }
+        return rows;
+    }
+
     /// <inheritdoc/>
     public override SubmitStatus TrySubmit(in FlowOperation operation)
     {
