@@ -220,6 +220,28 @@ public abstract class FlowBackendContractTests
     }
 
     [Fact]
+    public async Task Add_RoutedFlowWithTtlDecrement_AcceptedAndForwardsExactlyWhenTheCapabilityIsClaimed()
+    {
+        using var backend = CreateBackend(64, 8, Time);
+        var routed = ActionProgram.CreateBuilder()
+            .SetSourceMac(MacAddress.Parse("02:00:00:00:ff:fe")).SetDestinationMac(MacAddress.Parse("02:00:00:01:00:02")).DecrementTtl().Output(2).Build();
+        bool claimed = (backend.Capabilities.Actions & ActionCapabilities.DecrementTtl) != 0;
+        string? reason = backend.GetUnsupportedReason(KeyOf(1), new FlowAction(routed, default));
+        var c = await ApplyOne(backend, FlowOperation.Add(KeyOf(1), new FlowAction(routed, default)));
+        if (claimed)
+        {
+            reason.Should().BeNull();
+            c.Status.Should().Be(FlowCompletionStatus.Success);
+            SendThrough(backend, KeyOf(1), 100);
+        }
+        else
+        {
+            reason.Should().Contain("DecrementTtl");
+            c.Status.Should().Be(FlowCompletionStatus.Unsupported);
+        }
+    }
+
+    [Fact]
     public void Dispose_ThenSubmit_IsUnavailable()
     {
         var backend = CreateBackend(64, 8, Time);

@@ -90,4 +90,29 @@ public sealed class RunBackendTests : IDisposable
         backend.GetProperty("flows").GetInt64().Should().BeGreaterThan(backend.GetProperty("hostTableFlows").GetInt64(),
             "flows installed through the DOCA backend are held by the device, not the host table");
     }
+
+    [DocaEmulatorFact]
+    public void Flows_DocaOnTheEmulator_ListsTheDeviceHeldFlowsWithTheirPlacement()
+    {
+        _agent.Environment[NativeDirectory] = DocaEmulator.Directory!;
+        _agent.StartWith(PolicyFile(), "--backend", "doca");
+        var backend = BackendOnceInstalled();
+        long hostTable = backend.GetProperty("hostTableFlows").GetInt64();
+
+        var (code, output, err) = OffloadProcess.Run(["flows", "--json", "--socket", _agent.Socket]);
+        code.Should().Be(0, err);
+        var rows = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+
+        var onDevice = rows.Where(r => r.GetProperty("placement").GetString() == "device").ToList();
+        onDevice.Should().NotBeEmpty("the device holds flows the host table does not list");
+        onDevice.Should().OnlyContain(r => r.GetProperty("notOffloaded").ValueKind == JsonValueKind.Null
+            || r.GetProperty("notOffloaded").GetString() == "pending");
+        rows.Should().OnlyContain(r => r.GetProperty("placement").GetString() == "device" || r.GetProperty("placement").GetString() == "software");
+        rows.Count.Should().BeGreaterThan((int)hostTable, "device-held flows are listed, not only the host table");
+        onDevice.Should().OnlyContain(r => r.GetProperty("actions").GetString()!.Length > 0);
+
+        var text = OffloadProcess.Run(["flows", "--socket", _agent.Socket]);
+        text.ExitCode.Should().Be(0, text.Err);
+        text.Out.Should().Contain("placement:device, actions:");
+    }
 }

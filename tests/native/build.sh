@@ -9,6 +9,7 @@
 #   BUILD_DIR/libofl_doca_shim.so     the shim, linked against the emulator's sonames (either gen);
 #                                     also copied into each gen-* directory
 #   BUILD_DIR/emu_tests               the runner: --list, --run NAME, --run-all
+#   BUILD_DIR/p7_entries              PERF.md P7's C baseline (perf/p7_entries.c; run with LD_LIBRARY_PATH=BUILD_DIR/gen-X:BUILD_DIR)
 # The generation is picked by which gen-* directory the loader sees first (LD_LIBRARY_PATH, or
 # the binding's native path); run the runner once per directory.
 #
@@ -25,7 +26,7 @@ flock 9
 
 emu="$here/doca-emulator"
 shim="$repo/src/Offload.Doca/native"
-sources=("$here/build.sh" "$emu"/include/*.h "$emu"/*.h "$emu"/*.c "$here"/emu-tests/*.c "$here"/emu-tests/*.h "$shim"/*.c "$shim"/*.h)
+sources=("$here/build.sh" "$emu"/include/*.h "$emu"/*.h "$emu"/*.c "$here"/emu-tests/*.c "$here"/emu-tests/*.h "$shim"/*.c "$shim"/*.h "$here"/perf/*.c)
 # EXTRA_CFLAGS (e.g. "-fsanitize=address,undefined") is part of the stamp so a switch rebuilds.
 stamp="$( (cat "${sources[@]}"; echo "${CC:-gcc} ${EXTRA_CFLAGS:-}") | sha256sum | cut -d' ' -f1)"
 if [ -f "$out/.stamp" ] && [ "$(cat "$out/.stamp")" = "$stamp" ] && [ -x "$out/emu_tests" ]; then
@@ -67,5 +68,9 @@ done
 "$cc" "${cflags[@]}" -fvisibility=default -I"$shim" -o "$out/emu_tests.tmp" "$here"/emu-tests/*.c \
     -L"$out" -L"$out/gen-a" -lofl_doca_shim -ldoca_flow -ldoca_common -ldl -lm
 mv -f "$out/emu_tests.tmp" "$out/emu_tests"
+
+"$cc" "${cflags[@]}" -fvisibility=default -I"$shim" -o "$out/p7_entries.tmp" "$here/perf/p7_entries.c" \
+    -L"$out" -L"$out/gen-a" -lofl_doca_shim -ldoca_flow -ldoca_common
+mv -f "$out/p7_entries.tmp" "$out/p7_entries"
 
 echo "$stamp" >"$out/.stamp"

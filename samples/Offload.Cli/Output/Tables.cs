@@ -21,21 +21,24 @@ internal static class Tables
 {
     // ---------------- flows ----------------
 
-    public static List<InstalledFlow> SortedFlows(SwitchView vswitch) =>
-        vswitch.Backend.Snapshot().OrderByDescending(f => f.Stats.Packets).ThenBy(f => f.Key.ToString(), StringComparer.Ordinal).ToList();
+    /// <summary>Every flow (with a DOCA backend, the device's too, with their placement), busiest first.</summary>
+    public static List<FlowRow> SortedFlows(SwitchView vswitch) =>
+        FlowRows.Of(vswitch).OrderByDescending(r => r.Flow.Stats.Packets).ThenBy(r => r.Flow.Key.ToString(), StringComparer.Ordinal).ToList();
 
     public static void WriteFlows(TextWriter output, SwitchView vswitch, TimeProvider clock, bool json, int rows = 0)
     {
         var flows = SortedFlows(vswitch);
         long now = clock.GetTimestamp();
-        foreach (var f in Take(flows, rows))
-            output.WriteLine(json ? FlowJson(vswitch, f, now, clock.TimestampFrequency) : FlowText(vswitch, f, now, clock.TimestampFrequency));
+        foreach (var r in Take(flows, rows))
+            output.WriteLine(json ? FlowJson(vswitch, r, now, clock.TimestampFrequency) : FlowText(vswitch, r, now, clock.TimestampFrequency));
         More(output, json, flows.Count, rows);
     }
 
-    /// <summary><c>in_port(vm1),vni(100),ipv4(src=…,dst=…,proto=tcp),tcp(src=…,dst=…), packets:5, bytes:420, used:0.250s, actions:…</c></summary>
-    public static string FlowText(SwitchView vswitch, InstalledFlow f, long now, long frequency)
+    /// <summary><c>in_port(vm1),vni(100),ipv4(src=…,dst=…,proto=tcp),tcp(src=…,dst=…), packets:5, bytes:420, used:0.250s, actions:…</c>;
+    /// with a device, <c>placement:device</c> or <c>placement:software(reason: detail)</c> before the actions.</summary>
+    public static string FlowText(SwitchView vswitch, FlowRow row, long now, long frequency)
     {
+        var f = row.Flow;
         var k = f.Key;
         var sb = new StringBuilder();
         sb.Append(CultureInfo.InvariantCulture, $"in_port({vswitch.PortName(k.InPort) ?? k.InPort.ToString(CultureInfo.InvariantCulture)}),vni({k.Vni}),");
@@ -44,12 +47,16 @@ internal static class Tables
             sb.Append(CultureInfo.InvariantCulture, $",{IpProtocol.Name(k.Protocol)}(type={k.DstPort >> 8},code={k.DstPort & 0xFF},id={k.SrcPort})");
         else if (k.Protocol is IpProtocol.Tcp or IpProtocol.Udp)
             sb.Append(CultureInfo.InvariantCulture, $",{IpProtocol.Name(k.Protocol)}(src={k.SrcPort},dst={k.DstPort})");
-        sb.Append(CultureInfo.InvariantCulture, $", packets:{f.Stats.Packets}, bytes:{f.Stats.Bytes}, used:{Used(f.Stats, now, frequency)}, actions:{f.Action}");
+        sb.Append(CultureInfo.InvariantCulture, $", packets:{f.Stats.Packets}, bytes:{f.Stats.Bytes}, used:{Used(f.Stats, now, frequency)}, ");
+        if (row.Placement is { } placement)
+            sb.Append(FlowRows.Text(placement)).Append(", ");
+        sb.Append(CultureInfo.InvariantCulture, $"actions:{f.Action}");
         return sb.ToString();
     }
 
-    private static string FlowJson(SwitchView vswitch, InstalledFlow f, long now, long frequency)
+    private static string FlowJson(SwitchView vswitch, FlowRow row, long now, long frequency)
     {
+        var f = row.Flow;
         var k = f.Key;
         return Json(w =>
         {
@@ -69,6 +76,12 @@ internal static class Tables
                 w.WriteNumber("usedSeconds", Math.Round((double)(now - f.Stats.LastSeenTicks) / frequency, 6));
             w.WriteString("actions", f.Action.ToString());
             w.WriteString("direction", f.Connection.IsNone ? null : f.Direction == ConnDirection.Original ? "original" : "reply");
+            if (row.Placement is { } placement)
+            {
+                w.WriteString("placement", FlowRows.PlacementName(placement.Placement));
+                w.WriteString("notOffloaded", FlowRows.ReasonName(placement.Reason));
+                w.WriteString("notOffloadedDetail", placement.Detail);
+            }
             w.WriteEndObject();
         });
     }

@@ -73,7 +73,9 @@ public static class DocaActionTranslator
                     break;
                 }
                 case HeaderOpKind.DecrementTtl:
-                    return "doca cannot apply DecrementTtl";
+                    // The executor decrements after NAT and before encap; the shim's order is the same.
+                    rewrites |= DocaRewrites.DecrementTtl;
+                    break;
                 case HeaderOpKind.Meter:
                     return "doca cannot apply Meter";
                 default:

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Offload.Actions;
 using Offload.Backends;
 using Offload.Conntrack;
 using Offload.Doca.Flow;
@@ -161,6 +162,7 @@ public sealed partial class DocaBackend
         {
             Origin = origin.Key, Reply = reply.Key, Entry = entry, Spec = spec, Queue = queue, Live = true,
             OriginCookie = origin.Cookie, ReplyCookie = reply.Cookie,
+            OriginAction = origin.Action, ReplyAction = reply.Action, Connection = origin.Connection,
         };
         _connOf.Add(origin.Key, conn);
         _connOf.Add(reply.Key, conn);
@@ -200,6 +202,10 @@ public sealed partial class DocaBackend
         if (rc != DocaError.Success)
             return Rejected(op, rc, "doca_flow_ct_update_entry");
         c.Spec = spec;
+        if (bit == 1)
+            c.OriginAction = op.Action;
+        else
+            c.ReplyAction = op.Action;
         _ctFifos[c.Queue].Enqueue(new CtPending(FlowOperationKind.Update, conn, bit, op.Cookie, op.Cookie, Internal: false));
         return SubmitStatus.Accepted;
     }
@@ -439,6 +445,9 @@ public sealed partial class DocaBackend
         public FlowKey Reply;
         public DocaEntry Entry;
         public DocaConnectionSpec Spec;
+        public FlowAction OriginAction; // as the caller gave them, for listings
+        public FlowAction ReplyAction;
+        public ConnectionId Connection;
         public long OriginCookie;
         public long ReplyCookie;
         public ushort Queue;

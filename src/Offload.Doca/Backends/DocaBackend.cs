@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Offload.Actions;
 using Offload.Backends;
+using Offload.Conntrack;
 using Offload.Doca.Flow;
 using Offload.Flows;
 using Offload.Packets;
@@ -57,6 +58,7 @@ public sealed partial class DocaBackend : FlowBackend
         }, new Sink(this));
         _ports = new DocaPort[ports.Count];
         _pipes = new DocaPipe[ports.Count];
+        _portFailed = new bool[ports.Count];
         try
         {
             for (int i = 0; i < ports.Count; i++)
@@ -91,7 +93,7 @@ public sealed partial class DocaBackend : FlowBackend
         Capabilities = new BackendCapabilities(_options.MaxFlows, _options.QueueDepth,
             MatchCapabilities.IPv4 | MatchCapabilities.IPv6 | MatchCapabilities.Icmp | MatchCapabilities.PortAndVni,
             ActionCapabilities.Output | ActionCapabilities.Drop | ActionCapabilities.SetMac | ActionCapabilities.Nat
-                | ActionCapabilities.VxlanEncap | ActionCapabilities.GreEncap | ActionCapabilities.Decap,
+                | ActionCapabilities.DecrementTtl | ActionCapabilities.VxlanEncap | ActionCapabilities.GreEncap | ActionCapabilities.Decap,
             SupportsConntrack: _ctPipe is not null, SupportsAging: true, SupportsCounters: true);
     }
 
@@ -181,6 +183,8 @@ public sealed partial class DocaBackend : FlowBackend
         if (_reserved >= _options.MaxFlows)
             return Answer(op, FlowCompletionStatus.TableFull, $"doca flow table full ({_options.MaxFlows} flows)");
         int port = PortIndexOf(op.Key, out _);
+        if (_portFailed[port])
+            return PortFailedAnswer(op, port);
         ushort queue = QueueOf(op.Key);
         int f = port * _options.Queues + queue;
         if (_fifos[f].Count >= _options.QueueDepth)
@@ -191,9 +195,13 @@ public sealed partial class DocaBackend : FlowBackend
         if (rc != DocaError.Success)
         {
             _freeSlots.Push(slot);
-            return Rejected(op, rc, "doca_flow_pipe_add_entry");
+            return Rejected(op, rc, "doca_flow_pipe_add_entry", port);
         }
-        _slots[slot] = new Slot { Key = op.Key, Entry = entry, Port = (byte)port, Queue = queue, AgingSeconds = spec.AgingSeconds };
+        _slots[slot] = new Slot
+        {
+            Key = op.Key, Action = op.Action, Connection = op.Connection, Direction = op.Direction, Entry = entry, Port = (byte)port, Queue = queue,
+            AgingSeconds = spec.AgingSeconds,
+        };
         _slotOf.Add(op.Key, slot);
         _reserved++;
         if (spec.AgingSeconds != 0)
@@ -217,9 +225,10 @@ public sealed partial class DocaBackend : FlowBackend
         DocaEntrySpec spec = SpecOf(op, s.Port);
         DocaError rc = _pipes[s.Port].TryUpdate(s.Queue, s.Entry, spec, Batch(f));
         if (rc != DocaError.Success)
-            return Rejected(op, rc, "doca_flow_pipe_update_entry");
+            return Rejected(op, rc, "doca_flow_pipe_update_entry", s.Port);
         _agingFlows += (spec.AgingSeconds != 0 ? 1 : 0) - (s.AgingSeconds != 0 ? 1 : 0);
         s.AgingSeconds = spec.AgingSeconds;
+        s.Action = op.Action;
         _fifos[f].Enqueue(new PendingOp(FlowOperationKind.Update, op.Cookie, slot, Internal: false));
         return SubmitStatus.Accepted;
     }
@@ -234,7 +243,7 @@ public sealed partial class DocaBackend : FlowBackend
             return SubmitStatus.QueueFull;
         DocaError rc = DocaPipe.TryRemove(s.Queue, s.Entry, Batch(f));
         if (rc != DocaError.Success)
-            return Rejected(op, rc, "doca_flow_pipe_remove_entry");
+            return Rejected(op, rc, "doca_flow_pipe_remove_entry", s.Port);
         s.Removing = true;
         _fifos[f].Enqueue(new PendingOp(FlowOperationKind.Remove, op.Cookie, slot, Internal: false));
         return SubmitStatus.Accepted;
@@ -289,7 +298,8 @@ public sealed partial class DocaBackend : FlowBackend
     }
 
     // A submission DOCA refused synchronously: back-pressure, spill, device failure or a failed completion.
-    private SubmitStatus Rejected(in FlowOperation op, DocaError rc, string call)
+    // port: the index of the ingress port the call was for, -1 when it concerns the whole device.
+    private SubmitStatus Rejected(in FlowOperation op, DocaError rc, string call, int port = -1)
     {
         if (rc == DocaError.Again)
             return SubmitStatus.QueueFull;
@@ -297,7 +307,16 @@ public sealed partial class DocaBackend : FlowBackend
         string detail = $"{call}: {rc}";
         if (rc.IsDeviceFatal())
         {
-            EnterFailed(rc, detail);
+            if (port >= 0)
+            {
+                EnterPortFailed(port, rc, detail);
+                if (Health != BackendHealth.Failed)
+                    return PortFailedAnswer(op, port);
+            }
+            else
+            {
+                EnterFailed(rc, detail);
+            }
             return SubmitStatus.Unavailable;
         }
         if (rc.IsCapacity())
@@ -333,26 +352,39 @@ public sealed partial class DocaBackend : FlowBackend
         try
         {
             RetryDeferredReleases();
-            for (int p = 0; p < _ports.Length; p++)
+            for (int p = 0; p < _ports.Length && Health != BackendHealth.Failed; p++)
             {
-                for (ushort q = 0; q < _options.Queues; q++)
+                if (_portFailed[p])
                 {
-                    int want = room - _ready.Count;
-                    if (want <= 0)
-                        return;
-                    int f = p * _options.Queues + q;
-                    _drainingPort = p;
-                    _staged[f] = 0;
-                    // Called even with nothing pending: it is also how a dead device is noticed.
-                    _flow.ProcessCompletions(_ports[p], q, (uint)want);
-                    want = room - _ready.Count;
-                    if (p == 0 && _ctPipe is not null && want > 0)
+                    ProbePort(p);
+                    continue;
+                }
+                try
+                {
+                    for (ushort q = 0; q < _options.Queues; q++)
                     {
-                        DriveConnections(q, (uint)want);
+                        int want = room - _ready.Count;
+                        if (want <= 0)
+                            return;
+                        int f = p * _options.Queues + q;
+                        _drainingPort = p;
+                        _staged[f] = 0;
+                        // Called even with nothing pending: it is also how a dead device is noticed.
+                        _flow.ProcessCompletions(_ports[p], q, (uint)want);
                         want = room - _ready.Count;
+                        if (p == 0 && _ctPipe is not null && want > 0)
+                        {
+                            DriveConnections(q, (uint)want);
+                            want = room - _ready.Count;
+                        }
+                        if (_agingFlows + _ctAging > 0 && want > 0)
+                            _flow.HandleAging(_ports[p], q, (ulong)want);
                     }
-                    if (_agingFlows + _ctAging > 0 && want > 0)
-                        _flow.HandleAging(_ports[p], q, (ulong)want);
+                }
+                catch (DocaException e) when (e.Error.IsDeviceFatal())
+                {
+                    // This port died; EnterPortFailed makes it the whole device when it must.
+                    EnterPortFailed(p, e.Error, e.Message);
                 }
             }
         }
@@ -373,7 +405,11 @@ public sealed partial class DocaBackend : FlowBackend
                 continue;
             DocaError rc = DocaPipe.TryRemove(s.Queue, s.Entry);
             if (rc.IsDeviceFatal())
-                throw ThrowHelper.Create(rc, "doca_flow_pipe_remove_entry");
+            {
+                // The list changes under this loop: the next poll goes on with what is left.
+                EnterPortFailed(s.Port, rc, "doca_flow_pipe_remove_entry: " + rc);
+                return;
+            }
             if (rc != DocaError.Success)
             {
                 if (rc != DocaError.Again)
@@ -458,7 +494,7 @@ public sealed partial class DocaBackend : FlowBackend
             detail = $"the device completed the {op.Kind} with an error";
             SetHealth(BackendHealth.Degraded, detail);
         }
-        else if (Health == BackendHealth.Degraded)
+        else if (Health == BackendHealth.Degraded && _failedPorts == 0)
         {
             SetHealth(BackendHealth.Healthy, "operations complete again");
         }
@@ -491,6 +527,8 @@ public sealed partial class DocaBackend : FlowBackend
         Volatile.Write(ref _installed, 0);
         _reserved = 0;
         _agingFlows = 0;
+        Array.Clear(_portFailed);
+        _failedPorts = 0;
         SetHealth(BackendHealth.Failed, reason);
     }
 
@@ -571,6 +609,9 @@ public sealed partial class DocaBackend : FlowBackend
     private struct Slot
     {
         public FlowKey Key;
+        public FlowAction Action; // as the caller gave it, for listings
+        public ConnectionId Connection;
+        public ConnDirection Direction;
         public DocaEntry Entry;
         public uint AgingSeconds;
         public ushort Queue;

@@ -7,7 +7,7 @@ public sealed class ResilienceStatistics
     {
     }
 
-    internal long offloaded, reoffloaded, transientFailures, submitFailures, errorCompletions, capacitySpills, unsupported, deviceFailures, flowsMovedToSoftware, timeouts, breakerOpenings, recoveries, lost;
+    internal long offloaded, reoffloaded, transientFailures, submitFailures, errorCompletions, capacitySpills, unsupported, deviceFailures, flowsMovedToSoftware, timeouts, breakerOpenings, recoveries, lost, portFailures;
 
     /// <summary>Flows put on the device at their first attempt.</summary>
     public long Offloaded => Interlocked.Read(ref offloaded);
@@ -44,6 +44,9 @@ public sealed class ResilienceStatistics
 
     /// <summary>Times a failed device came back.</summary>
     public long Recoveries => Interlocked.Read(ref recoveries);
+
+    /// <summary>Times one ingress port of the device failed while the others kept working.</summary>
+    public long PortFailures => Interlocked.Read(ref portFailures);
 
     /// <summary>Flows neither backend could hold (software table full too). Should stay zero.</summary>
     public long Lost => Interlocked.Read(ref lost);

@@ -76,6 +76,7 @@ public sealed class ResilientOffloadBackend : FlowBackend
         }).Build();
         Capabilities = software.Capabilities with { QueueDepth = _options.QueueDepth };
         _hardware.HealthChanged += OnHardwareHealthChanged;
+        _hardware.PortHealthChanged += OnHardwarePortChanged;
     }
 
     /// <inheritdoc/>
@@ -130,6 +131,42 @@ public sealed class ResilientOffloadBackend : FlowBackend
             placement = new FlowPlacementInfo(f.Placement, reason, f.Detail, f.Attempts);
             return true;
         }
+    }
+
+    /// <summary>
+    /// Every flow, wherever it is served: its placement and reason as <see cref="GetPlacement"/> gives them, and the
+    /// counters of the backend serving it now (a flow that moved keeps only its current holder's). A snapshot for
+    /// operators, not for the packet path.
+    /// </summary>
+    public IReadOnlyList<PlacedFlow> SnapshotFlows()
+    {
+        var keys = new List<FlowKey>();
+        lock (_gate)
+        {
+            foreach (FlowKey key in _slotOf.Keys)
+                keys.Add(key);
+        }
+        var rows = new List<PlacedFlow>(keys.Count);
+        foreach (FlowKey key in keys)
+        {
+            FlowAction action;
+            ConnectionId connection;
+            ConnDirection direction;
+            FlowPlacementInfo placement;
+            lock (_gate)
+            {
+                if (!_slotOf.TryGetValue(key, out int slot) || !GetPlacement(key, out placement))
+                    continue;
+                ref Flow f = ref _flows[slot];
+                (action, connection, direction) = (f.Action, f.Connection, f.Direction);
+            }
+            // Counters are read outside the gate: the device backend takes its own lock.
+            FlowBackend holder = placement.Placement == FlowPlacement.Hardware ? _hardware : _software;
+            if (!holder.TryQueryCounters(key, out FlowStats stats))
+                stats = default;
+            rows.Add(new PlacedFlow(new InstalledFlow(key, action, connection, direction, stats), placement));
+        }
+        return rows;
     }
 
     /// <inheritdoc/>
@@ -308,6 +345,13 @@ public sealed class ResilientOffloadBackend : FlowBackend
             ScheduleRetry(slot, now);
             return false;
         }
+        if (_hardware.IsPortFailed(f.Key.InPort))
+        {
+            // Only its port is down: the port's recovery reschedules it; other flows go on being offloaded.
+            f.Reason = NotOffloadedReason.DeviceFailed;
+            ScheduleRetry(slot, now + (long)(_options.RecoveryProbeInterval.TotalSeconds * _time.TimestampFrequency));
+            return true;
+        }
         if (!BreakerAllows())
         {
             f.Reason = NotOffloadedReason.CircuitOpen;
@@ -483,7 +527,7 @@ public sealed class ResilientOffloadBackend : FlowBackend
         HwOp op = f.Pending;
         f.Pending = HwOp.None;
         bool ok = c.Status == FlowCompletionStatus.Success;
-        bool deviceFailed = !ok && _hardware.Health == BackendHealth.Failed;
+        bool deviceFailed = !ok && (_hardware.Health == BackendHealth.Failed || _hardware.IsPortFailed(f.Key.InPort));
         if (!deviceFailed)
             RecordOutcome(ok || c.Status is FlowCompletionStatus.Unsupported or FlowCompletionStatus.TableFull);
         long now = _time.GetTimestamp();
@@ -595,32 +639,63 @@ public sealed class ResilientOffloadBackend : FlowBackend
             long now = _time.GetTimestamp();
             _nextRecoveryProbe = now + (long)(_options.RecoveryProbeInterval.TotalSeconds * _time.TimestampFrequency);
             for (int slot = 0; slot < _nextSlot; slot++)
-            {
-                ref Flow f = ref _flows[slot];
-                if (!f.Live || f.Placement != FlowPlacement.Hardware)
-                    continue;
-                if (f.UserRemoving)
-                {
-                    // On its way out anyway; its pending operation's failure finishes it.
-                    if (f.Pending == HwOp.None)
-                        Finish(slot);
-                    continue;
-                }
-                FlowCompletion sw = SoftwareApply(FlowOperation.Add(f.Key, f.Action, f.Connection, f.Direction, f.IdleTimeout));
-                if (sw.Status != FlowCompletionStatus.Success)
-                    Interlocked.Increment(ref Statistics.lost);
-                Interlocked.Increment(ref Statistics.flowsMovedToSoftware);
-                f.Placement = FlowPlacement.Software;
-                f.Reason = NotOffloadedReason.DeviceFailed;
-                f.Detail = e.Reason;
-                if (f.Pending == HwOp.None)
-                    ScheduleRetry(slot, now);
-                // else: the pending operation's failed completion schedules the retry
-                if (f.Pending == HwOp.Update)
-                    f.Dirty = false;
-            }
+                MoveToSoftware(slot, e.Reason, now);
             SetHealth(BackendHealth.Degraded, "device failed, flows served in software: " + e.Reason);
         }
+    }
+
+    // Runs inside a hardware call made under _gate: one port of the device failed (its flows move to software) or
+    // answers again (its flows are offloaded again now rather than at their next scheduled retry).
+    private void OnHardwarePortChanged(object? sender, DocaPortHealthChangedEventArgs e)
+    {
+        lock (_gate)
+        {
+            long now = _time.GetTimestamp();
+            for (int slot = 0; slot < _nextSlot; slot++)
+            {
+                ref Flow f = ref _flows[slot];
+                if (!f.Live || f.Key.InPort != e.Port)
+                    continue;
+                if (e.Failed)
+                {
+                    MoveToSoftware(slot, e.Reason, now);
+                }
+                else if (f.Placement == FlowPlacement.Software && f.Pending == HwOp.None && !f.UserRemoving
+                    && f.Reason == NotOffloadedReason.DeviceFailed)
+                {
+                    ScheduleRetry(slot, now);
+                }
+            }
+            if (e.Failed)
+                Interlocked.Increment(ref Statistics.portFailures);
+        }
+    }
+
+    // A flow the device lost: served in software from now on, offloaded again later.
+    private void MoveToSoftware(int slot, string reason, long now)
+    {
+        ref Flow f = ref _flows[slot];
+        if (!f.Live || f.Placement != FlowPlacement.Hardware)
+            return;
+        if (f.UserRemoving)
+        {
+            // On its way out anyway; its pending operation's failure finishes it.
+            if (f.Pending == HwOp.None)
+                Finish(slot);
+            return;
+        }
+        FlowCompletion sw = SoftwareApply(FlowOperation.Add(f.Key, f.Action, f.Connection, f.Direction, f.IdleTimeout));
+        if (sw.Status != FlowCompletionStatus.Success)
+            Interlocked.Increment(ref Statistics.lost);
+        Interlocked.Increment(ref Statistics.flowsMovedToSoftware);
+        f.Placement = FlowPlacement.Software;
+        f.Reason = NotOffloadedReason.DeviceFailed;
+        f.Detail = reason;
+        if (f.Pending == HwOp.None)
+            ScheduleRetry(slot, now);
+        // else: the pending operation's failed completion schedules the retry
+        if (f.Pending == HwOp.Update)
+            f.Dirty = false;
     }
 
     private void CheckTimeouts(long now)
@@ -742,6 +817,7 @@ public sealed class ResilientOffloadBackend : FlowBackend
         if (disposing)
         {
             _hardware.HealthChanged -= OnHardwareHealthChanged;
+            _hardware.PortHealthChanged -= OnHardwarePortChanged;
             _hardware.Dispose();
             _software.Dispose();
         }

@@ -15,7 +15,7 @@ public enum DocaFate
     Pipe = 4,
 }
 
-/// <summary>Header rewrites; applied as decap, then NAT and MAC rewrites, then encap.</summary>
+/// <summary>Header rewrites; applied as decap, then NAT and MAC rewrites, then the TTL decrement, then encap.</summary>
 [Flags]
 public enum DocaRewrites
 {
@@ -37,6 +37,12 @@ public enum DocaRewrites
     DestinationMac = 1 << 6,
     /// <summary>Add outer headers (<see cref="DocaFlowAction.Encap"/>).</summary>
     Encap = 1 << 7,
+    /// <summary>
+    /// Decrement the IPv4 TTL / IPv6 hop limit of the flow's own packet (the inner one when a tunnel is kept or
+    /// added), updating the IPv4 header checksum; a packet arriving with 0 or 1 is dropped, as the software
+    /// executor does.
+    /// </summary>
+    DecrementTtl = 1 << 8,
 }
 
 /// <summary>Tunnel type for encapsulation.</summary>

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 
 namespace Offload.Doca.Native;
 
-// Mirrors of src/Offload.Doca/native/offload_doca_shim.h, ABI version 1. DocaLibrary checks
+// Mirrors of src/Offload.Doca/native/offload_doca_shim.h, ABI version 2 (2 added the TTL-decrement rewrite bit). DocaLibrary checks
 // them against ofl_shim_struct_sizes / ofl_shim_struct_offsets before the first call.
 
 [StructLayout(LayoutKind.Sequential)]
@@ -108,7 +108,7 @@ internal struct DocaResourceQuery
 
 internal static class ShimAbi
 {
-    public const uint Version = 1;
+    public const uint Version = 2;
 
     public const uint SubmitNoWait = 0;
     public const uint SubmitBatch = 1;

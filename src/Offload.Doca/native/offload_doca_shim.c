@@ -169,6 +169,27 @@ static int to_doca_fwd(uint32_t fate, uint16_t port, uint64_t next_pipe, struct 
 	}
 }
 
+/*
+ * TTL decrement (OFL_RW_DEC_TTL) — DOCA Flow facts, in our words (public DOCA API docs and public
+ * users of the API; to be checked against the installed header before the real build exists):
+ *  - The oldest DOCA Flow releases (1.x) had a boolean "decrement TTL" member in the actions
+ *    struct. Neither generation we target has it.
+ *  - Gen A (2.9 … 3.2) and Gen B (3.3+) express it the same way: the pipe's actions template sets
+ *    the TTL field (outer.ip4.ttl) to 0xff and the pipe's action descriptor for it is of type
+ *    "add" (DOCA_FLOW_ACTION_ADD) with field string "outer.ipv4.ttl", width 8; adding 255 modulo
+ *    256 is a decrement. IPv6 and the inner packet of a tunnel that is not decapsulated use the
+ *    same scheme with the hop-limit / "inner." field strings (names not yet checked against a
+ *    header: verify before the real build). The descriptors are given
+ *    per actions template to doca_flow_pipe_cfg_set_actions, so on real DOCA the shim needs a
+ *    template (action_idx) per address family that carries the add, chosen at entry add.
+ *  - The add wraps: the device does not drop at 0. To behave like Offload's software executor
+ *    (drop, reason ttl-exceeded, never forward TTL 0) the real pipeline must send packets whose
+ *    TTL / hop limit is 0 or 1 elsewhere before the rewrite, e.g. a higher-priority match on the
+ *    field in the root pipe that forwards to the host, where the software path drops them.
+ *  - The emulator models the semantics directly (DOCA_EMU_ACTION_DEC_TTL: decrement after NAT,
+ *    before encap; IPv4 checksum updated; 0/1 dropped and counted), which is what the binding and
+ *    the contract tests rely on.
+ */
 static int to_doca_actions(const struct ofl_action *a, struct doca_flow_actions *d)
 {
 	static const uint32_t map[][2] = {
@@ -176,8 +197,9 @@ static int to_doca_actions(const struct ofl_action *a, struct doca_flow_actions 
 		{OFL_RW_DST_IP, DOCA_EMU_ACTION_SET_DST_IP}, {OFL_RW_SRC_PORT, DOCA_EMU_ACTION_SET_SRC_PORT},
 		{OFL_RW_DST_PORT, DOCA_EMU_ACTION_SET_DST_PORT}, {OFL_RW_SRC_MAC, DOCA_EMU_ACTION_SET_SRC_MAC},
 		{OFL_RW_DST_MAC, DOCA_EMU_ACTION_SET_DST_MAC}, {OFL_RW_ENCAP, DOCA_EMU_ACTION_ENCAP},
+		{OFL_RW_DEC_TTL, DOCA_EMU_ACTION_DEC_TTL},
 	};
-	if (a->rewrites & ~0xffu)
+	if (a->rewrites & ~OFL_RW_ALL)
 		return 0;
 	memset(d, 0, sizeof *d);
 	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)

@@ -6,8 +6,14 @@
  * calls it P/Invokes directly.
  *
  * Every function returns a doca_error_t value as int32_t.
- * Change any layout => bump OFL_SHIM_ABI_VERSION; the binding refuses a version it does not know
- * and checks ofl_shim_struct_sizes / ofl_shim_struct_offsets against its own definitions.
+ * Change any layout or the meaning of any field => bump OFL_SHIM_ABI_VERSION; the binding refuses a
+ * version it does not know and checks ofl_shim_struct_sizes / ofl_shim_struct_offsets against its
+ * own definitions.
+ *
+ * ABI versions:
+ *   1  the first.
+ *   2  OFL_RW_DEC_TTL (bit 8 of ofl_action.rewrites); no layout change. A version-1 shim rejects
+ *      the bit with INVALID_VALUE, so the version is bumped to make a mismatch fail at load time.
  */
 #ifndef OFFLOAD_DOCA_SHIM_H
 #define OFFLOAD_DOCA_SHIM_H
@@ -19,7 +25,7 @@ extern "C" {
 #endif
 
 #define OFL_SHIM_EXPORT __attribute__((visibility("default")))
-#define OFL_SHIM_ABI_VERSION 1u
+#define OFL_SHIM_ABI_VERSION 2u
 
 struct doca_flow_port;
 struct doca_flow_pipe;
@@ -71,7 +77,7 @@ enum ofl_fate {
 	OFL_FATE_PIPE = 4,
 };
 
-/* Header rewrites, applied in this order: decap, NAT and MAC, encap. */
+/* Header rewrites, applied in this order: decap, NAT and MAC, TTL decrement, encap. */
 #define OFL_RW_DECAP (1u << 0)
 #define OFL_RW_SRC_IP (1u << 1)
 #define OFL_RW_DST_IP (1u << 2)
@@ -80,6 +86,10 @@ enum ofl_fate {
 #define OFL_RW_SRC_MAC (1u << 5)
 #define OFL_RW_DST_MAC (1u << 6)
 #define OFL_RW_ENCAP (1u << 7)
+/* IPv4 TTL / IPv6 hop limit minus one on the flow's own (inner, for a tunnel) packet; a packet
+ * arriving with 0 or 1 is dropped, never forwarded with 0 (ABI 2). */
+#define OFL_RW_DEC_TTL (1u << 8)
+#define OFL_RW_ALL 0x1ffu
 
 /* 128 bytes. */
 struct ofl_action {

@@ -34,6 +34,7 @@ internal static class QuickMode
         Phase(log, only, "P3", () => RunP3(log, results));
         Phase(log, only, "P2/P4", () => RunP2AndP4(log, results));
         Phase(log, only, "P5", () => RunP5(log, results));
+        Phase(log, only, "P7", () => P7Phase.Run(log, results));
 
         log.WriteLine($"# total {total.Elapsed.TotalSeconds:F1} s");
         log.WriteLine(QuickResult.ToJson(results));

@@ -83,18 +83,18 @@ public sealed class DocaBackendTests : IDisposable
     public void TrySubmit_InexpressibleFlows_CompleteUnsupportedWithReason()
     {
         using var backend = Create();
-        var ttl = ActionProgram.CreateBuilder().DecrementTtl().Output(2).Build();
+        var metered = ActionProgram.CreateBuilder().Meter(0).Output(2).Build();
         var plain = ActionProgram.CreateBuilder().Output(2).Build();
         var wrongVni = new FlowKey(NetAddress.FromV4(Vm), 1, NetAddress.FromV4(Remote), 2, IpProtocol.Udp, 1, 8);
         var otherPort = new FlowKey(NetAddress.FromV4(Vm), 1, NetAddress.FromV4(Remote), 2, IpProtocol.Udp, 5, 7);
 
-        backend.TrySubmit(FlowOperation.Add(Udp(Vm, Remote), new FlowAction(ttl), cookie: 1));
+        backend.TrySubmit(FlowOperation.Add(Udp(Vm, Remote), new FlowAction(metered), cookie: 1));
         backend.TrySubmit(FlowOperation.Add(wrongVni, new FlowAction(plain), cookie: 2));
         backend.TrySubmit(FlowOperation.Add(otherPort, new FlowAction(plain), cookie: 3));
         var results = Drain(backend);
 
         results.Should().HaveCount(3).And.OnlyContain(c => c.Status == FlowCompletionStatus.Unsupported);
-        results.Single(c => c.Cookie == 1).Detail.Should().Contain("DecrementTtl");
+        results.Single(c => c.Cookie == 1).Detail.Should().Contain("Meter");
         results.Single(c => c.Cookie == 2).Detail.Should().Contain("VNI 7 only");
         results.Single(c => c.Cookie == 3).Detail.Should().Contain("ingress port 5");
         backend.Count.Should().Be(0);

@@ -216,14 +216,14 @@ public sealed class ResilientOffloadBackendTests : IDisposable
     public void Add_UnsupportedByDevice_StaysInSoftwareWithReason_UntilUpdatedToSomethingExpressible()
     {
         using var backend = CreateSmall();
-        var ttl = ActionProgram.CreateBuilder().DecrementTtl().Output(2).Build();
-        Submit(backend, FlowOperation.Add(KeyOf(1), new FlowAction(ttl)));
+        var metered = ActionProgram.CreateBuilder().Meter(0).Output(2).Build();
+        Submit(backend, FlowOperation.Add(KeyOf(1), new FlowAction(metered)));
         Run(backend, 5, TimeSpan.FromMilliseconds(100));
 
         backend.GetPlacement(KeyOf(1), out var placement).Should().BeTrue();
         placement.Placement.Should().Be(FlowPlacement.Software);
         placement.Reason.Should().Be(NotOffloadedReason.Unsupported);
-        placement.Detail.Should().Contain("DecrementTtl");
+        placement.Detail.Should().Contain("Meter");
         backend.Software.TryLookup(KeyOf(1), out _, out _).Should().BeTrue();
 
         Submit(backend, FlowOperation.Update(KeyOf(1), new FlowAction(Deliver)));

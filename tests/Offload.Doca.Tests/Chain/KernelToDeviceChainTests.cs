@@ -18,8 +18,7 @@ namespace Offload.Doca.Tests.Chain;
 /// The whole chain (issue 7): the real kernel is the slow path (its ruleset and conntrack in a private namespace), the
 /// DOCA backend on the emulator is the fast path with Flow CT, and kernel conntrack events are followed. The kernel's
 /// first-packet decision becomes one CT entry for both directions on the device, later packets never leave the device
-/// model, and a kernel DESTROY takes the connection off the device. The unaltered chain is skipped until the DOCA
-/// backend can decrement TTL; the variant without the decrement runs.
+/// model (TTL decremented as the kernel routes), and a kernel DESTROY takes the connection off the device.
 /// </summary>
 [Collection(EmulatorCollection.Name)]
 public sealed class KernelToDeviceChainTests : IDisposable, IFrameSink
@@ -86,23 +85,12 @@ public sealed class KernelToDeviceChainTests : IDisposable, IFrameSink
         }
     }
 
-    // Blocked: every kernel decision routes (KernelDecisionBuilder always adds DecrementTtl), and neither
-    // DocaActionTranslator, the shim nor the emulator model DOCA Flow's TTL decrement, so the device refuses both flows
-    // ("doca cannot apply DecrementTtl": datapath FlowInstallFailures 2, the first step passes). Unskip once they do.
-    [RootFact(Skip = "blocked: DOCA backend cannot apply DecrementTtl, which every kernel decision carries")]
-    public void KernelFirstPacket_CtEntryOnDeviceForBothDirections_LaterPacketsStayOnDevice_KernelDestroyRemovesIt() =>
-        RunChain(withoutTtlDecrement: false);
-
-    // The same chain with the kernel's decisions minus their TTL decrement (the one op the device lacks): everything
-    // else (Flow CT for both directions, the MAC rewrites, packets kept off the kernel, DESTROY) is the real thing.
-    // The device's output keeps TTL 64, asserted, so this does not pass for a routed forward.
+    // Every kernel decision routes (KernelDecisionBuilder adds DecrementTtl to the MAC rewrites), so this is also the
+    // end-to-end check that the device decrements TTL as the kernel did for the first packet.
     [RootFact]
-    public void KernelFirstPacketWithoutTtlDecrement_CtEntryOnDeviceForBothDirections_LaterPacketsStayOnDevice_KernelDestroyRemovesIt() =>
-        RunChain(withoutTtlDecrement: true);
-
-    private void RunChain(bool withoutTtlDecrement)
+    public void KernelFirstPacket_CtEntryOnDeviceForBothDirections_LaterPacketsStayOnDevice_KernelDestroyRemovesIt()
     {
-        byte expectedTtl = withoutTtlDecrement ? (byte)64 : (byte)63;
+        const byte expectedTtl = 63;
         var load = PolicyLoader.Load(Policy);
         load.Snapshot.Should().NotBeNull(string.Join("; ", load.Errors));
         PolicySnapshot policy = load.Snapshot!;
@@ -118,7 +106,7 @@ public sealed class KernelToDeviceChainTests : IDisposable, IFrameSink
             ConnectionTracking = true,
         });
         var options = new DatapathOptions { Conntrack = policy.ToConntrackOptions(), Offload = new OffloadPolicy { When = OffloadTrigger.FirstPacket } };
-        _datapath = new Offload.Datapath.Datapath(options, withoutTtlDecrement ? new TtlStrippingSlowPath(_slowPath) : _slowPath, _device, this);
+        _datapath = new Offload.Datapath.Datapath(options, _slowPath, _device, this);
         _datapath.AddUplink(PortRegistry.Uplink);
         _datapath.AddPort(vm1, "vm1", 100);
         _datapath.AddPort(vm2, "vm2", 100);
@@ -161,13 +149,18 @@ public sealed class KernelToDeviceChainTests : IDisposable, IFrameSink
             out1.AsSpan(0, 6).ToArray().Should().Equal(Vm2Mac);
             out1.AsSpan(6, 6).ToArray().Should().Equal(GatewayMac);
             out1[14 + 8].Should().Be(expectedTtl);
+            Ip4Header.CarriedChecksum(out1).Should().Be(Ip4Header.Checksum(out1));
 
             EmulatorControl.Inject(vm2, response, out byte[] out2, out ushort port2).Should().Be(EmulatorControl.PacketPort);
             port2.Should().Be(vm1);
             out2.AsSpan(0, 6).ToArray().Should().Equal(Vm1Mac);
             out2.AsSpan(6, 6).ToArray().Should().Equal(GatewayMac);
             out2[14 + 8].Should().Be(expectedTtl);
+            Ip4Header.CarriedChecksum(out2).Should().Be(Ip4Header.Checksum(out2));
         }
+        // A packet that arrives with TTL 1 dies on the device, as it would in the kernel's forward path.
+        EmulatorControl.Inject(vm1, Ip4Header.WithTtl(request, 1), out _, out _).Should().Be(EmulatorControl.PacketDrop);
+        EmulatorControl.DropCount(EmulatorControl.DropTtlExceeded).Should().Be(1);
         _datapath.Poll();
         ResultCount.Should().Be(seen, "the datapath saw none of the later packets");
         KernelPackets().Should().Be(kernelPacketsAfterFirst, "no later packet reached the kernel");

@@ -29,6 +29,12 @@ internal static unsafe class EmulatorControl
 
     public const int PacketPort = 1, PacketDrop = 2, PacketMiss = 3;
 
+    /// <summary>emu_drop_reason values.</summary>
+    public const int DropFate = 0, DropTtlExceeded = 1;
+
+    /// <summary>Packets the packet model dropped for <paramref name="reason"/> since the last reset.</summary>
+    public static ulong DropCount(int reason) => ((delegate* unmanaged[Cdecl]<int, ulong>)Export("emu_drop_count"))(reason);
+
     /// <summary>Injects a frame; returns the emulator's result and the frame as it left.</summary>
     public static int Inject(ushort port, ReadOnlySpan<byte> frame, out byte[] output, out ushort outPort)
     {

@@ -31,6 +31,35 @@ internal static class Frames
     }
 }
 
+/// <summary>IPv4 header edits and checks on a frame whose IPv4 header starts at byte 14.</summary>
+internal static class Ip4Header
+{
+    /// <summary>Sets the TTL and writes a freshly computed header checksum.</summary>
+    public static byte[] WithTtl(byte[] frame, byte ttl)
+    {
+        byte[] f = (byte[])frame.Clone();
+        f[14 + 8] = ttl;
+        BinaryPrimitives.WriteUInt16BigEndian(f.AsSpan(14 + 10), Checksum(f));
+        return f;
+    }
+
+    /// <summary>The header checksum computed from scratch (the field read as zero).</summary>
+    public static ushort Checksum(ReadOnlySpan<byte> frame)
+    {
+        ReadOnlySpan<byte> ip = frame.Slice(14, (frame[14] & 15) * 4);
+        uint sum = 0;
+        for (int i = 0; i < ip.Length; i += 2)
+            if (i != 10)
+                sum += BinaryPrimitives.ReadUInt16BigEndian(ip[i..]);
+        while (sum > 0xffff)
+            sum = (sum & 0xffff) + (sum >> 16);
+        return (ushort)~sum;
+    }
+
+    /// <summary>The checksum field as carried.</summary>
+    public static ushort CarriedChecksum(ReadOnlySpan<byte> frame) => BinaryPrimitives.ReadUInt16BigEndian(frame[(14 + 10)..]);
+}
+
 /// <summary>TCP frames of an exact length for a flow key's 5-tuple.</summary>
 internal static class TcpFrames
 {

@@ -628,6 +628,7 @@ void emu_reset(void)
 	g.queue_full_code = DOCA_ERROR_AGAIN;
 	g.violations = 0;
 	g.last_violation[0] = 0;
+	emu_packet_reset();
 	emu_unlock();
 }
 

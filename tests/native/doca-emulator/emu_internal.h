@@ -91,5 +91,7 @@ int emu_pipe_alive(const struct doca_flow_pipe *pipe);
 struct emu_entry *emu_lookup(struct doca_flow_pipe *pipe, const struct emu_key *key, int *dir);
 void emu_key_from_tuple(const struct doca_flow_match *tuple, uint32_t fields, struct emu_key *key);
 void emu_note_violation(const char *what);
+/* Control half -> packet half: clears the drop counters (called from emu_reset, under the lock). */
+void emu_packet_reset(void);
 
 #endif

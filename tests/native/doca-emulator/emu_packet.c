@@ -1,7 +1,7 @@
 /*
  * The emulator's packet model: parse a frame, walk the port's root pipe and its chain, apply
- * what the matching entries say (decap, NAT and MAC rewrites, VXLAN/GRE encap), count, and say
- * where the frame went. The rig uses it to check that what was offloaded really forwards.
+ * what the matching entries say (decap, NAT and MAC rewrites, TTL decrement, VXLAN/GRE encap),
+ * count, and say where the frame went (drops are counted by reason). The rig uses it to check that what was offloaded really forwards.
  */
 #include <string.h>
 
@@ -55,6 +55,24 @@ static void wr32(uint8_t *p, uint32_t v)
 {
 	wr16(p, (uint16_t)(v >> 16));
 	wr16(p + 2, (uint16_t)v);
+}
+
+/* Guarded by emu_lock. */
+static uint64_t drops[EMU_DROP_REASONS];
+
+void emu_packet_reset(void)
+{
+	memset(drops, 0, sizeof drops);
+}
+
+uint64_t emu_drop_count(int reason)
+{
+	if (reason < 0 || reason >= EMU_DROP_REASONS)
+		return 0;
+	emu_lock();
+	uint64_t n = drops[reason];
+	emu_unlock();
+	return n;
 }
 
 static void parse_l4(const uint8_t *b, uint32_t len, struct l3 *r)
@@ -322,6 +340,39 @@ static void rewrite(struct frame *f, struct pkt *k, const struct doca_flow_actio
 		memcpy(b + eth + 6, a->src_mac, 6);
 }
 
+/*
+ * Decrements the TTL / hop limit of the layer the flow is keyed on. Returns 0 when the packet
+ * must be dropped (the value would reach 0), as the software path's executor does. The IPv4
+ * header checksum is updated incrementally (RFC 1624, eqn. 3) over the 16-bit word holding TTL
+ * and protocol, so a header that arrived with a wrong checksum stays wrong by the same amount
+ * instead of being silently repaired; IPv6 has no header checksum, and no L4 checksum covers
+ * either field.
+ */
+static int dec_ttl(struct frame *f, struct pkt *k)
+{
+	uint8_t *b = f->buf + f->start;
+	struct l3 *l = key_layer(k);
+	if (!l->ok)
+		return 1;
+	uint8_t *ip = b + l->l3_off;
+	if (l->ipver == 6) {
+		if (ip[7] <= 1)
+			return 0;
+		ip[7]--;
+		return 1;
+	}
+	if (ip[8] <= 1)
+		return 0;
+	uint16_t old = rd16(ip + 8);
+	ip[8]--;
+	uint16_t now = rd16(ip + 8);
+	uint32_t s = (uint16_t)~rd16(ip + 10);
+	s += (uint16_t)~old;
+	s += now;
+	wr16(ip + 10, fold(s));
+	return 1;
+}
+
 static int encap(struct frame *f, struct pkt *k, const struct doca_emu_encap *e)
 {
 	int v6 = e->ip_version == 6;
@@ -393,16 +444,22 @@ static int encap(struct frame *f, struct pkt *k, const struct doca_emu_encap *e)
 	return 0;
 }
 
-static void apply(struct frame *f, struct pkt *k, const struct doca_flow_actions *a, int *reparse)
+/* Returns 0 when the packet is dropped on the way (TTL exceeded). */
+static int apply(struct frame *f, struct pkt *k, const struct doca_flow_actions *a, int *reparse)
 {
 	if ((a->flags & DOCA_EMU_ACTION_DECAP) && k->tunnel) {
 		decap(f, k);
 		parse(f->buf + f->start, f->len, k);
 	}
 	rewrite(f, k, a);
+	if ((a->flags & DOCA_EMU_ACTION_DEC_TTL) && !dec_ttl(f, k)) {
+		drops[EMU_DROP_TTL_EXCEEDED]++;
+		return 0;
+	}
 	if (a->flags & DOCA_EMU_ACTION_ENCAP)
 		encap(f, k, &a->encap);
 	*reparse = 1;
+	return 1;
 }
 
 /* ---- the walk ----------------------------------------------------------------------------- */
@@ -455,7 +512,10 @@ int emu_inject_packet(uint16_t port_id, const uint8_t *frame, uint32_t len, uint
 			e->last_hit_ns = emu_now_ns();
 			e->aged_reported = 0;
 			int reparse = 0;
-			apply(&f, &k, &e->act[dir], &reparse);
+			if (!apply(&f, &k, &e->act[dir], &reparse)) {
+				result = EMU_PKT_DROP;
+				break;
+			}
 			if (reparse)
 				parse(f.buf + f.start, f.len, &k);
 			fwd = &e->fwd[dir];
@@ -469,6 +529,7 @@ int emu_inject_packet(uint16_t port_id, const uint8_t *frame, uint32_t len, uint
 			result = EMU_PKT_PORT;
 			break;
 		case DOCA_FLOW_FWD_DROP:
+			drops[EMU_DROP_FATE]++;
 			result = EMU_PKT_DROP;
 			break;
 		case DOCA_FLOW_FWD_PIPE:

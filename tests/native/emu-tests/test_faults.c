@@ -185,3 +185,31 @@ TEST(fault_device_fatal_fails_every_call_and_recovers_empty)
 	ol = sizeof out;
 	CHECK_EQ(emu_inject_packet(0, f, n, out, &ol, &op), EMU_PKT_PORT);
 }
+
+TEST(fault_device_fatal_on_one_port_keeps_the_other_ports_entries)
+{
+	uint8_t f[128], out[256];
+	uint32_t ol = sizeof out;
+	uint16_t op;
+	struct doca_flow_pipe_entry *e;
+	CHECK(setup());
+	struct doca_flow_port *other = et_port(1);
+	struct doca_flow_pipe *other_pipe = et_pipe(other, ALL, 1, NULL);
+	CHECK(other_pipe != NULL);
+	struct doca_flow_match m;
+	struct doca_flow_fwd fwd = et_fwd_port(0);
+	et_tuple4(&m, 0x0a000001, 0x0a000002, 1000, 80, 6, 0);
+	CHECK(et_add_ok(other, other_pipe, &m, NULL, NULL, &fwd) != NULL);
+	CHECK_EQ(add_n(1000, &e), DOCA_SUCCESS);
+	doca_flow_entries_process(port, 0, 0, 0);
+	CHECK_EQ(emu_live_entries(), 2);
+	emu_set_device_fatal(0, 1);
+	CHECK_EQ(emu_live_entries(), 1);
+	uint32_t n = et_frame4(f, et_mac_b, et_mac_a, 0x0a000001, 0x0a000002, 6, 1000, 80, 0);
+	CHECK_EQ(emu_inject_packet(0, f, n, out, &ol, &op), EMU_PKT_ERR_DEVICE);
+	ol = sizeof out;
+	CHECK_EQ(emu_inject_packet(1, f, n, out, &ol, &op), EMU_PKT_PORT);
+	CHECK_EQ(doca_flow_entries_process(other, 0, 0, 0), DOCA_SUCCESS);
+	emu_set_device_fatal(0, 0);
+	CHECK_EQ(emu_live_entries(), 1);
+}

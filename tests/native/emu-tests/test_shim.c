@@ -31,7 +31,7 @@ TEST(shim_abi_version_sizes_and_generation)
 {
 	uint32_t sizes[16];
 	uint32_t offs[128];
-	CHECK_EQ(ofl_shim_abi_version(), 1);
+	CHECK_EQ(ofl_shim_abi_version(), 2);
 	CHECK_EQ(ofl_shim_struct_sizes(sizes, 16), 7);
 	CHECK_EQ(sizes[0], 48);
 	CHECK_EQ(sizes[2], 128);

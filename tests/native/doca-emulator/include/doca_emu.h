@@ -148,6 +148,13 @@ struct doca_flow_match {
 #define DOCA_EMU_ACTION_SET_SRC_MAC (1u << 5)
 #define DOCA_EMU_ACTION_SET_DST_MAC (1u << 6)
 #define DOCA_EMU_ACTION_ENCAP (1u << 7)
+/*
+ * IPv4 TTL / IPv6 hop limit minus one, after NAT and before encap (so a tunnelled flow's inner
+ * packet is the one decremented). A packet whose TTL is 0 or 1 is dropped and counted under
+ * EMU_DROP_TTL_EXCEEDED, as Offload's software path does. Real DOCA Flow has no such flag in the
+ * generations we target: see src/Offload.Doca/native/offload_doca_shim.c ("TTL decrement").
+ */
+#define DOCA_EMU_ACTION_DEC_TTL (1u << 8)
 
 enum doca_emu_tunnel {
 	DOCA_EMU_TUNNEL_NONE = 0,
@@ -169,7 +176,7 @@ struct doca_emu_encap {
 	uint8_t dst_ip[16];
 };
 
-/* Applied in this order: decap, NAT/MAC rewrites, encap. */
+/* Applied in this order: decap, NAT/MAC rewrites, TTL decrement, encap. */
 struct doca_flow_actions {
 	uint8_t action_idx; /* Gen A only: the pipe's action template; Gen B passes it as an argument */
 	uint8_t reserved[3];
@@ -344,6 +351,15 @@ DOCA_EMU_EXPORT uint32_t emu_queue_staged(uint16_t port_id, uint16_t queue);
 DOCA_EMU_EXPORT uint32_t emu_live_entries(void);
 DOCA_EMU_EXPORT uint32_t emu_violation_count(void);
 DOCA_EMU_EXPORT const char *emu_last_violation(void);
+
+/* Why the packet model dropped a packet (emu_drop_count). */
+enum emu_drop_reason {
+	EMU_DROP_FATE = 0,         /* an entry's or a pipe miss's fate was DROP */
+	EMU_DROP_TTL_EXCEEDED = 1, /* DEC_TTL on a packet with TTL / hop limit 0 or 1 */
+	EMU_DROP_REASONS = 2,
+};
+/* Packets dropped for reason since load / emu_reset; 0 for an unknown reason. */
+DOCA_EMU_EXPORT uint64_t emu_drop_count(int reason);
 
 enum emu_packet_result {
 	EMU_PKT_PORT = 1, /* forwarded: *out_port says where */
