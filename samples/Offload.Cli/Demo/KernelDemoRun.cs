@@ -23,7 +23,10 @@ internal sealed class KernelDemoRun : DemoRun, IDisposable
 {
     public const string NamePrefix = "offload-demo-";
     private const string Owner = "demo";
-    private static readonly TimeSpan ResultWait = TimeSpan.FromSeconds(5);
+    // Longer than the adapter's default second: on a loaded machine (tests run in parallel) a late answer would turn
+    // into a slow-path-timeout drop in the demo's story. A frame's result always comes by the decision timeout.
+    private static readonly TimeSpan DecisionTimeout = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan ResultWait = TimeSpan.FromSeconds(10);
     private readonly NetworkNamespace _namespace;
     private readonly KernelSwitch _switch;
     private readonly CancellationToken _cancel;
@@ -36,7 +39,7 @@ internal sealed class KernelDemoRun : DemoRun, IDisposable
     {
         _namespace = ns;
         _cancel = cancel;
-        _switch = new KernelSwitch(policy, Owner, ns, this, new KernelSlowPathOptions(), TimeProvider.System);
+        _switch = new KernelSwitch(policy, Owner, ns, this, new KernelSlowPathOptions { DecisionTimeout = DecisionTimeout }, TimeProvider.System);
         var ports = _switch.Ports;
         _view = new SwitchView(_switch.Datapath, p => p == 0 ? null : ports.NameOf(p));
     }
