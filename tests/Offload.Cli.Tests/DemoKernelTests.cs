@@ -59,6 +59,7 @@ public sealed class DemoKernelTests
         o.Should().MatchRegex(@"uplink +tcp 198\.51\.100\.7:443 > 203\.0\.113\.5:\d+ vni 0 \| \w+ deliver vm1 \| out .* 198\.51\.100\.7:443 > 10\.1\.0\.1:41000", "the public reply is translated back");
         o.Should().Contain("slow drop acl").And.Contain("fast drop acl").And.Contain("slow drop security-group").And.Contain("fast drop qos");
         o.Should().MatchRegex(@"revalidated \d+ connections: \d+ updated, 1 removed", "the policy change removes the connection it now denies");
+        o.Should().Contain("the kernel's conntrack entry of vm4:45000 > vm5:5201 was deleted by the revalidation");
         o.Should().MatchRegex(@"vm4 +tcp 10\.2\.0\.4:45000 > 10\.2\.0\.5:5201 vni 200 \| slow drop acl", "after revalidation the kernel's new ruleset denies it");
         o.Should().Contain("drop truncated-ethernet: 1").And.Contain("drop bad-ipv4-header: 1").And.Contain("drop bad-vxlan-header: 1")
             .And.Contain("drop unknown-port: 1").And.Contain("drop spoofed-source: 1").And.Contain("drop security-group: 2");

@@ -126,7 +126,7 @@ internal static class DemoCommand
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            failed = $"kernel slow path could not start: {ex.Message}";
+            failed = "kernel slow path could not start: " + OneLine(ex.Message);
             return false;
         }
         string name = run.NamespaceName;
@@ -149,7 +149,7 @@ internal static class DemoCommand
         catch (Exception ex) when (ex is not (CliException or OutOfMemoryException))
         {
             run.Dispose();
-            throw new CliException($"the kernel demo failed: {ex.Message} (namespace {name} removed)");
+            throw new CliException($"the kernel demo failed: {OneLine(ex.Message)} (namespace {name} removed)");
         }
         finally
         {
@@ -157,6 +157,9 @@ internal static class DemoCommand
         }
         output.WriteLine($"cleanup:   namespace {name} removed with its devices, routes and nftables table");
         return true;
+
+        static string OneLine(string text) =>
+            string.Join(' ', text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 
         void Interrupt(PosixSignalContext context)
         {

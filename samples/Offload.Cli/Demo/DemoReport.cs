@@ -78,7 +78,7 @@ internal static class DemoReport
         output.WriteLine("== the kernel slow path ==");
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"packets written into the kernel {s.Injected}: forwarded {s.Forwarded} (verified byte for byte {s.Verified}, mismatches {s.Mismatches}), " +
-            $"dropped by a logged rule {s.Dropped}, unanswered {s.TimedOut}, unmatched kernel output {s.Unmatched}, errors {s.Errors}"));
+            $"dropped by a logged rule {s.Dropped}, unanswered {s.TimedOut}, kernel output matching no request (kernel chatter, late answers) {s.Unmatched}, errors {s.Errors}"));
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"conntrack sync: {sync.KernelEntries} kernel entries mirrored, {sync.Destroys} kernel DESTROY events, {sync.TimeoutsRefreshed} kernel timeouts refreshed by fast-path activity"));
         output.WriteLine("nft rule counters (packets that met each rule of the demo's table; the fast path's packets never do):");

@@ -212,6 +212,12 @@ internal sealed class DemoTraffic(DemoRun run)
         var wall = Stopwatch.GetElapsedTime(started);
         s.Notes.Add($"revalidated {result.Checked} connections: {result.Updated} updated, {result.Removed} removed, " +
                     $"{result.DropFlowsRemoved} drop flows removed ({wall.TotalMilliseconds:F2} ms)");
+        if (run is KernelDemoRun kernel)
+        {
+            bool gone = kernel.KernelEntry(new ConntrackTuple(Vm4.Ip, Vm5.Ip, IpProtocol.Tcp, 45000, 5201)) is null;
+            s.Notes.Add("the kernel's ruleset was replaced in one batch; the kernel's conntrack entry of vm4:45000 > vm5:5201 " +
+                        (gone ? "was deleted by the revalidation" : "is still there"));
+        }
         s.Show(run.Send(DemoFrames.Tcp(Vm4.Mac, Gateway, Vm4.Ip, 45000, Vm5.Ip, 5201, TcpFlags.Ack | TcpFlags.Psh, 2101, 14001, 100)));
         s.Show(run.Send(DemoFrames.Tcp(Vm1.Mac, Vm2.Mac, Vm1.Ip, 40001, Vm2.Ip, 80, TcpFlags.Ack | TcpFlags.Psh, 1401, 11001, 100)));
     }
@@ -234,6 +240,9 @@ internal sealed class DemoTraffic(DemoRun run)
         lldp[12] = 0x88;
         lldp[13] = 0xcc;
         s.Show(run.Send(lldp));
+        if (run is KernelDemoRun)
+            s.Notes.Add("frames the datapath drops before any slow path (malformed headers, an unknown port, an unsupported EtherType) never reach the kernel; " +
+                        "the spoofed source is dropped by the kernel's anti-spoofing rule");
     }
 
     // A TCP connection: handshake, data both ways, optionally a FIN close. Returns every frame's result in order.
