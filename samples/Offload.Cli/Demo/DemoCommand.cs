@@ -144,25 +144,32 @@ internal static class DemoCommand
         catch (OperationCanceledException) when (interrupted.IsCancellationRequested)
         {
             run.Dispose();
-            throw new CliException($"interrupted; namespace {name} removed", 130);
+            throw new CliException($"interrupted; {Cleanup(run)}", 130);
         }
         catch (Exception ex) when (ex is not (CliException or OutOfMemoryException))
         {
             run.Dispose();
-            throw new CliException($"the kernel demo failed: {OneLine(ex.Message)} (namespace {name} removed)");
+            throw new CliException($"the kernel demo failed: {OneLine(ex.Message)} ({Cleanup(run)})");
         }
         finally
         {
             run.Dispose();
         }
-        output.WriteLine($"cleanup:   namespace {name} removed with its devices, routes and nftables table");
+        output.WriteLine($"cleanup:   {Cleanup(run)} with its devices, routes and nftables table");
         return true;
+
+        // Said from what is there after the disposal, not assumed.
+        static string Cleanup(KernelDemoRun run) => run.NamespaceExists
+            ? $"namespace {run.NamespaceName} could not be removed (ip netns delete {run.NamespaceName})"
+            : $"namespace {run.NamespaceName} removed";
 
         static string OneLine(string text) =>
             string.Join(' ', text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 
         void Interrupt(PosixSignalContext context)
         {
+            if (interrupted.IsCancellationRequested)
+                return; // a second Ctrl+C ends the process at once, cleanup or not
             context.Cancel = true; // unwind and clean up instead of dying with the namespace in place
             interrupted.Cancel();
         }

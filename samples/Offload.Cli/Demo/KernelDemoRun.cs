@@ -47,6 +47,9 @@ internal sealed class KernelDemoRun : DemoRun, IDisposable
     /// <summary>The namespace's name (for <c>ip netns</c>).</summary>
     public string NamespaceName => _namespace.Name!;
 
+    /// <summary>Whether the namespace is still mounted under <c>/var/run/netns</c>.</summary>
+    public bool NamespaceExists => File.Exists(Path.Combine(NetworkNamespace.NamedRoot, NamespaceName));
+
     public KernelSwitch Switch => _switch;
 
     public override SwitchView View => _view;
