@@ -22,7 +22,9 @@ public static class Program
         if (result.Errors.Count > 0)
         {
             // One clear line on stderr, non-zero exit (System.CommandLine would print help as well).
-            Console.Error.WriteLine($"offload: {result.Errors[0].Message}");
+            // System.CommandLine lists an option's choices on lines of their own; they are joined into the one line.
+            string message = string.Join(' ', result.Errors[0].Message.Split(['\r', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+            Console.Error.WriteLine($"offload: {message}");
             return CliException.BadArguments;
         }
         try

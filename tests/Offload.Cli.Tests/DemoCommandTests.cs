@@ -10,16 +10,16 @@ public class DemoCommandTests
 
     private static readonly Lazy<string> DemoOutput = new(() =>
     {
-        var (code, output, err) = OffloadProcess.Run("demo", "--connections", "30");
+        var (code, output, err) = OffloadProcess.Run("demo", "--connections", "30", "--slow-path", "policy");
         code.Should().Be(0, err);
         return output;
     });
 
     [Fact]
-    public void Demo_Default_ShowsSlowPathInUseTablesAndMostlyFastPath()
+    public void Demo_PolicySlowPath_ShowsSlowPathInUseTablesAndMostlyFastPath()
     {
         string output = DemoOutput.Value;
-        output.Split('\n')[0].Should().Be("slow path: in-process policy (bundled demo policy)", "the first line says which slow path is in use");
+        output.Split('\n')[0].Should().Be("slow path: in-process policy (--slow-path policy)", "the first line says which slow path is in use, and why");
         output.Should().Contain("== flow table:").And.Contain("== conntrack:").And.Contain("== counters ==");
         long fast = Number(output, @"^fast path (\d+), slow path \d+");
         long slow = Number(output, @"^fast path \d+, slow path (\d+)");
@@ -30,7 +30,7 @@ public class DemoCommandTests
     }
 
     [Fact]
-    public void Demo_Default_ExercisesEveryFeatureOfThePolicy()
+    public void Demo_PolicySlowPath_ExercisesEveryFeatureOfThePolicy()
     {
         string output = DemoOutput.Value;
         output.Should().Contain("slow deliver vm1 arp-reply | out 02:00:00:01:00:02 > 02:00:00:01:00:01 10.1.0.2 > 10.1.0.1", "ARP for a peer is answered with its MAC");
@@ -55,6 +55,7 @@ public class DemoCommandTests
     [InlineData("demo", "--connections", "0")]
     [InlineData("demo", "--connections", "many")]
     [InlineData("demo", "--bogus")]
+    [InlineData("demo", "--slow-path", "bpf")]
     [InlineData("frobnicate")]
     [InlineData("trace", "--policy", "p.yaml")]
     [InlineData("trace", "--pcap", "in.pcap")]

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Offload.Cli.Commands;
-using Offload.Cli.Output;
 using Offload.Cli.Replay;
 using Offload.Policy;
 using Offload.Switching;
@@ -9,10 +9,12 @@ using Offload.Switching;
 namespace Offload.Cli.Demo;
 
 /// <summary>
-/// <c>offload demo</c>: the bundled policy (<c>demo-policy.yaml</c>) and generated traffic through a virtual switch with
-/// the in-process policy slow path — ARP answered, same-host delivery, VXLAN and GRE to another host and back, a
-/// load-balanced VIP, SNAT to the public network, ACL and security-group drops, a QoS burst, a policy change with
-/// revalidation, and malformed frames — then what happened per claim, the flow table, conntrack and the counters.
+/// <c>offload demo</c>: the bundled policy (<c>demo-policy.yaml</c>) and generated traffic through a virtual switch — ARP
+/// answered, same-host delivery, VXLAN and GRE to another host and back, a load-balanced VIP, SNAT to the public network,
+/// ACL and security-group drops, a QoS burst, a policy change with revalidation, and malformed frames — then what
+/// happened per claim, the flow table, conntrack and the counters. The slow path is the Linux kernel in a private network
+/// namespace when this process can use it (root, namespaces, nftables), else the in-process policy slow path; the first
+/// line says which, and why not the kernel.
 /// </summary>
 internal static class DemoCommand
 {
@@ -36,15 +38,25 @@ internal static class DemoCommand
             Description = "Rows of each table to print (0 = all).",
             DefaultValueFactory = _ => 12,
         };
+        var slowPath = new Option<string>("--slow-path")
+        {
+            Description = "Slow path for first packets: kernel (the Linux kernel's routing, nftables and conntrack in a private " +
+                "network namespace the demo creates and removes; needs root and libnftables), policy (in-process), or auto " +
+                "(kernel when possible, else policy).",
+            DefaultValueFactory = _ => "auto",
+        };
+        slowPath.AcceptOnlyFromAmong("auto", "kernel", "policy");
         var command = new Command("demo",
-            "Run generated traffic for a bundled policy through the virtual switch (software fast path, in-process policy slow path) " +
-            "and print what happened per claim, the flow table, the conntrack table and the counters.");
+            "Run generated traffic for a bundled policy through the virtual switch (software fast path; the kernel slow path " +
+            "when run as root with nftables, else the in-process policy slow path) and print what happened per claim, the flow " +
+            "table, the conntrack table and the counters.");
         command.Options.Add(connections);
         command.Options.Add(rows);
+        command.Options.Add(slowPath);
         command.SetAction(parse =>
         {
             using var stdout = Stdout.Open();
-            return Run(parse.GetValue(connections), parse.GetValue(rows), stdout);
+            return Run(parse.GetValue(connections), parse.GetValue(rows), parse.GetValue(slowPath) ?? "auto", stdout);
         });
         return command;
     }
@@ -58,7 +70,7 @@ internal static class DemoCommand
         return reader.ReadToEnd();
     }
 
-    public static int Run(int connectionCount, int rows, TextWriter output)
+    public static int Run(int connectionCount, int rows, string slowPath, TextWriter output)
     {
         string yaml = PolicyYaml();
         var loaded = PolicyLoader.Load(yaml);
@@ -66,62 +78,100 @@ internal static class DemoCommand
             throw PolicyFile.Invalid("the bundled demo policy", loaded.Errors);
         var policy = loaded.Snapshot;
 
-        var options = new VirtualSwitchOptions { Backend = { Capacity = 1 << 16 } };
-        using var session = new ReplaySession(policy, new DateTimeOffset(2025, 1, 1, 0, 0, 0, TimeSpan.Zero), options);
-        var run = new DemoRun(session);
-        var vswitch = session.Switch;
+        string why;
+        if (slowPath == "policy")
+        {
+            why = "--slow-path policy";
+        }
+        else
+        {
+            string? missing = DemoKernelSupport.NotSupportedReason();
+            if (missing is null)
+            {
+                if (TryRunKernel(policy, yaml, connectionCount, rows, output, out string? failed))
+                    return 0;
+                missing = failed!;
+            }
+            if (slowPath == "kernel")
+                throw new CliException($"the demo cannot use the kernel slow path: {missing}");
+            why = missing;
+        }
 
-        output.WriteLine("slow path: in-process policy (bundled demo policy)");
+        var options = new VirtualSwitchOptions { Backend = { Capacity = 1 << 16 } };
+        using var run = new PolicyDemoRun(new ReplaySession(policy, new DateTimeOffset(2025, 1, 1, 0, 0, 0, TimeSpan.Zero), options));
+        var vswitch = run.Session.Switch;
+        output.WriteLine($"slow path: in-process policy ({why})");
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"backend:   {vswitch.Backend.Name} (capacity {vswitch.Backend.Capabilities.MaxFlows:N0} flows)"));
-        output.WriteLine($"policy:    {Describe(policy)}");
-
-        var traffic = new DemoTraffic(run);
-        traffic.Arp();
-        traffic.SameHost(connectionCount);
-        traffic.Tunnels();
-        traffic.LoadBalancer(8);
-        traffic.Snat();
-        traffic.Acl();
-        traffic.SecurityGroup();
-        traffic.Qos();
-        traffic.PolicyChange(yaml);
-        traffic.BadInput();
-
-        var stats = vswitch.Datapath.GetStats();
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"traffic:   {stats.Frames:N0} frames: {stats.FastPathFrames:N0} fast path, {stats.SlowPathFrames:N0} slow path ({100.0 * stats.FastPathFrames / Math.Max(1, stats.Frames):F1}% fast)"));
-        output.WriteLine();
-        output.WriteLine("== what happened (claim: scenario [frames: fast/slow path, drops]; selected frames as 'offload trace' prints them) ==");
-        foreach (var s in run.Scenarios)
-        {
-            output.WriteLine($"{s.Claim,-10} {s.Title} [{s.Frames} frames: {s.Fast} fast, {s.Frames - s.Fast} slow, {s.Dropped} dropped]");
-            foreach (string note in s.Notes)
-                output.WriteLine($"{"",-10} {note}");
-            foreach (var e in s.Examples)
-                output.WriteLine($"{"",-10} {TraceFormatter.Text(e)}");
-        }
-        output.WriteLine();
-
-        var flows = Tables.SortedFlows(vswitch);
-        output.WriteLine($"== flow table: {flows.Count} flows, busiest first (like ovs-appctl dpctl/dump-flows) ==");
-        Tables.WriteFlows(output, vswitch, session.Clock, json: false, rows);
-        output.WriteLine();
-        output.WriteLine($"== conntrack: {vswitch.Conntrack.Count} connections (like conntrack -L) ==");
-        Tables.WriteConntrack(output, vswitch, json: false, rows);
-        output.WriteLine();
-        output.WriteLine("== counters ==");
-        Tables.WriteStats(output, vswitch, run.Counter.ByPort, json: false);
+        output.WriteLine($"policy:    {DemoReport.Describe(policy)}");
+        output.WriteLine("time:      a replay clock, 50 µs per frame");
+        DemoReport.Traffic(run, yaml, connectionCount);
+        DemoReport.Write(output, run, rows);
         return 0;
     }
 
-    private static string Describe(PolicySnapshot p)
+    // False, with the reason, when the kernel switch could not be built (nothing is left behind then). Once it is built
+    // the demo runs on it to the end; an interruption (Ctrl+C, SIGTERM) or a failure removes the namespace first.
+    private static bool TryRunKernel(PolicySnapshot policy, string yaml, int connectionCount, int rows, TextWriter output,
+        out string? failed)
     {
-        var networks = string.Join(", ", p.Networks.Select(n => $"{n.Name} {(n.Tunnel == Actions.TunnelType.Gre ? "gre" : "vxlan")} vni {n.Vni}"));
-        var local = p.Ports.Where(p.IsLocal).Select(x => x.Name);
-        var remote = p.Ports.Where(x => !p.IsLocal(x)).Select(x => $"{x.Name}@{x.Host}");
-        return $"{p.Host.Name}; networks {networks}{(p.Peerings.Length > 0 ? " (peered)" : "")}; local ports {string.Join(", ", local)}; " +
-               $"remote {string.Join(", ", remote)}; {p.Acl.Rules.Length} ACL rule, {p.SecurityGroups.Length} security group, " +
-               $"{p.LoadBalancers.Length} load balancer, SNAT to {string.Join(", ", p.Snat.Select(s => s.PublicIp))}, QoS on {string.Join(", ", p.Qos.Select(q => q.Port))}";
+        failed = null;
+        using var interrupted = new CancellationTokenSource();
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupt);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupt);
+        KernelDemoRun run;
+        try
+        {
+            run = KernelDemoRun.Start(policy, interrupted.Token);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            failed = "kernel slow path could not start: " + OneLine(ex.Message);
+            return false;
+        }
+        string name = run.NamespaceName;
+        try
+        {
+            string release = File.ReadAllText("/proc/sys/kernel/osrelease").Trim();
+            output.WriteLine($"slow path: kernel (Linux {release}: routing, nftables and conntrack in private namespace {name})");
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"backend:   {run.Switch.Datapath.Backend.Name} (capacity {run.Switch.Datapath.Backend.Capabilities.MaxFlows:N0} flows)"));
+            output.WriteLine($"policy:    {DemoReport.Describe(policy)}");
+            output.WriteLine("time:      real (the kernel's conntrack runs on it); the namespace is wired to nothing, so no frame leaves it");
+            DemoReport.Traffic(run, yaml, connectionCount);
+            DemoReport.Write(output, run, rows, () => DemoReport.Kernel(output, run, rows));
+        }
+        catch (OperationCanceledException) when (interrupted.IsCancellationRequested)
+        {
+            run.Dispose();
+            throw new CliException($"interrupted; {Cleanup(run)}", 130);
+        }
+        catch (Exception ex) when (ex is not (CliException or OutOfMemoryException))
+        {
+            run.Dispose();
+            throw new CliException($"the kernel demo failed: {OneLine(ex.Message)} ({Cleanup(run)})");
+        }
+        finally
+        {
+            run.Dispose();
+        }
+        output.WriteLine($"cleanup:   {Cleanup(run)} with its devices, routes and nftables table");
+        return true;
+
+        // Said from what is there after the disposal, not assumed.
+        static string Cleanup(KernelDemoRun run) => run.NamespaceExists
+            ? $"namespace {run.NamespaceName} could not be removed (ip netns delete {run.NamespaceName})"
+            : $"namespace {run.NamespaceName} removed";
+
+        static string OneLine(string text) =>
+            string.Join(' ', text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+
+        void Interrupt(PosixSignalContext context)
+        {
+            if (interrupted.IsCancellationRequested)
+                return; // a second Ctrl+C ends the process at once, cleanup or not
+            context.Cancel = true; // unwind and clean up instead of dying with the namespace in place
+            interrupted.Cancel();
+        }
     }
 }

@@ -1,5 +1,8 @@
 using System.Diagnostics;
 using Offload.Cli.Output;
+using Offload.Conntrack;
+using Offload.Kernel.Conntrack;
+using Offload.Kernel.Nftables;
 using Offload.Packets;
 using Offload.Policy;
 
@@ -37,14 +40,26 @@ internal sealed class DemoTraffic(DemoRun run)
         var s = run.Begin("A1", "ARP from vm1 for a peer (vm2) and for an off-network address (its gateway): the switch answers, nothing is flooded");
         s.Show(run.Send(DemoFrames.ArpRequest(Vm1.Mac, Vm1.Ip, Vm2.Ip)));
         s.Show(run.Send(DemoFrames.ArpRequest(Vm1.Mac, Vm1.Ip, Internet)));
+        if (run is KernelDemoRun)
+            s.Notes.Add("not the kernel's: the switch's own responder answers ARP (the kernel holds no VM address), as with the in-process slow path");
     }
 
     public void SameHost(int connections)
     {
         var s = run.Begin("C8", $"same host: {connections} TCP connections vm1 → vm2:80 (handshake, data, FIN close for every other one) and a ping");
+        var kernel = run as KernelDemoRun;
+        IReadOnlyDictionary<string, NftablesCounter>? afterHandshake = null;
         for (int c = 0; c < connections; c++)
         {
-            var entries = Tcp(Vm1, Vm2, (ushort)(40000 + c), 80, dataSegments: 4, close: c % 2 == 0);
+            // On the kernel path the first connection shows where its packets went: the handshake through the kernel,
+            // the data segments not (no nft counter moves while they pass).
+            Action? handshakeDone = null, dataDone = null;
+            if (c == 0 && kernel is not null)
+            {
+                handshakeDone = () => afterHandshake = kernel.RuleCounters();
+                dataDone = () => s.Notes.Add(FirstConnectionEvidence(kernel, afterHandshake!));
+            }
+            var entries = Tcp(Vm1, Vm2, (ushort)(40000 + c), 80, dataSegments: 4, close: c % 2 == 0, handshakeDone, dataDone);
             if (c == 0)
             {
                 s.Show(entries[0]);
@@ -62,6 +77,17 @@ internal sealed class DemoTraffic(DemoRun run)
                 s.Show(pong);
             }
         }
+    }
+
+    private static string FirstConnectionEvidence(KernelDemoRun kernel, IReadOnlyDictionary<string, NftablesCounter> afterHandshake)
+    {
+        var moved = KernelDemoRun.Delta(afterHandshake, kernel.RuleCounters());
+        var entry = kernel.KernelEntry(new ConntrackTuple(Vm1.Ip, Vm2.Ip, IpProtocol.Tcp, 40000, 80));
+        string table = entry is { } e
+            ? $"the kernel's conntrack entry is {e.State.Name()} with packets={e.OriginalPackets}/{e.ReplyPackets} (original/reply: the handshake only)"
+            : "the kernel has no conntrack entry for it";
+        return $"vm1:40000 > vm2:80: after the handshake went through the kernel, its 8 data segments moved " +
+               $"{(moved.Count == 0 ? "no nft rule counter" : "nft rule counters " + string.Join(", ", moved))}; {table}";
     }
 
     public void Tunnels()
@@ -154,17 +180,22 @@ internal sealed class DemoTraffic(DemoRun run)
 
     public void Qos()
     {
-        var s = run.Begin("S2", "QoS on vm4 (10 Mbit/s, burst 32 KB): a burst of 60 × 1 KB datagrams to vm5 in one instant");
+        var s = run.Begin("S2", "QoS on vm4 (10 Mbit/s, burst 32 KB): once vm5's reply established the flow, a burst of 60 × 1 KB datagrams to vm5 back to back");
+        s.Show(run.Send(DemoFrames.Udp(Vm4.Mac, Gateway, Vm4.Ip, 7001, Vm5.Ip, 7001, 1000)));
+        // The reply makes the flow established, so the burst runs on the fast path where the meter is (on the kernel
+        // path an unreplied flow's datagrams would each go through the kernel, too slowly to exceed the rate).
+        s.Show(FromHostB(Vm4, DemoFrames.Udp(Vm5.Mac, Gateway, Vm5.Ip, 7001, Vm4.Ip, 7001, 20)));
         TraceEntry? firstDrop = null;
         for (int i = 0; i < 60; i++)
         {
-            var e = run.Send(DemoFrames.Udp(Vm4.Mac, Gateway, Vm4.Ip, 7001, Vm5.Ip, 7001, 1000), sameInstant: i > 0);
-            if (i == 0)
-                s.Show(e);
+            var e = run.Send(DemoFrames.Udp(Vm4.Mac, Gateway, Vm4.Ip, 7001, Vm5.Ip, 7001, 1000), sameInstant: true);
             if (firstDrop is null && e.Reason == "qos")
                 firstDrop = s.Show(e);
         }
-        run.Wait(TimeSpan.FromSeconds(1)); // the bucket refills before the next scenario uses vm4
+        if (run is KernelDemoRun)
+            s.Notes.Add("not the kernel's: QoS is the fast path's meter (the ruleset has none); the learned actions charge vm4's meter, " +
+                        "which the demo configured from the policy (KernelSwitch leaves meters unset)");
+        run.Wait(TimeSpan.FromMilliseconds(100)); // the 32 KB bucket refills (in 26 ms) before the next scenario uses vm4
     }
 
     public void PolicyChange(string policyYaml)
@@ -177,10 +208,21 @@ internal sealed class DemoTraffic(DemoRun run)
         if (changed.Snapshot is null)
             throw new InvalidOperationException($"the demo's changed policy is invalid: {changed.Errors[0]}");
         long started = Stopwatch.GetTimestamp();
-        var result = run.Session.Switch.ApplyPolicy(changed.Snapshot);
+        var result = run.ApplyPolicy(changed.Snapshot);
         var wall = Stopwatch.GetElapsedTime(started);
         s.Notes.Add($"revalidated {result.Checked} connections: {result.Updated} updated, {result.Removed} removed, " +
                     $"{result.DropFlowsRemoved} drop flows removed ({wall.TotalMilliseconds:F2} ms)");
+        if (run is KernelDemoRun kernel)
+        {
+            // The adapter's thread deletes it (it owns the ctnetlink socket), so it is looked for until it is gone.
+            var tuple = new ConntrackTuple(Vm4.Ip, Vm5.Ip, IpProtocol.Tcp, 45000, 5201);
+            var wait = Stopwatch.StartNew();
+            bool gone;
+            while (!(gone = kernel.KernelEntry(tuple) is null) && wait.Elapsed < TimeSpan.FromSeconds(3))
+                Thread.Sleep(5);
+            s.Notes.Add("the kernel's ruleset was replaced in one batch; the kernel's conntrack entry of vm4:45000 > vm5:5201 " +
+                        (gone ? "was deleted by the revalidation" : "is still there after 3 s"));
+        }
         s.Show(run.Send(DemoFrames.Tcp(Vm4.Mac, Gateway, Vm4.Ip, 45000, Vm5.Ip, 5201, TcpFlags.Ack | TcpFlags.Psh, 2101, 14001, 100)));
         s.Show(run.Send(DemoFrames.Tcp(Vm1.Mac, Vm2.Mac, Vm1.Ip, 40001, Vm2.Ip, 80, TcpFlags.Ack | TcpFlags.Psh, 1401, 11001, 100)));
     }
@@ -203,16 +245,22 @@ internal sealed class DemoTraffic(DemoRun run)
         lldp[12] = 0x88;
         lldp[13] = 0xcc;
         s.Show(run.Send(lldp));
+        if (run is KernelDemoRun)
+            s.Notes.Add("frames the datapath drops before any slow path (malformed headers, an unknown port, an unsupported EtherType) never reach the kernel; " +
+                        "the spoofed source is dropped by the kernel's anti-spoofing rule");
     }
 
     // A TCP connection: handshake, data both ways, optionally a FIN close. Returns every frame's result in order.
-    private List<TraceEntry> Tcp(Vm client, Vm server, ushort sport, ushort dport, int dataSegments, bool close)
+    // handshakeDone and dataDone, when given, run after the handshake and after the data.
+    private List<TraceEntry> Tcp(Vm client, Vm server, ushort sport, ushort dport, int dataSegments, bool close,
+        Action? handshakeDone = null, Action? dataDone = null)
     {
         var results = new List<TraceEntry>();
         uint cs = 1000, ss = 9000;
         Client(TcpFlags.Syn, cs++, 0, 0);
         Server(TcpFlags.Syn | TcpFlags.Ack, ss++, cs, 0);
         Client(TcpFlags.Ack, cs, ss, 0);
+        handshakeDone?.Invoke();
         for (int d = 0; d < dataSegments; d++)
         {
             Client(TcpFlags.Ack | TcpFlags.Psh, cs, ss, 100);
@@ -220,6 +268,7 @@ internal sealed class DemoTraffic(DemoRun run)
             Server(TcpFlags.Ack | TcpFlags.Psh, ss, cs, 500);
             ss += 500;
         }
+        dataDone?.Invoke();
         if (close)
         {
             Client(TcpFlags.Fin | TcpFlags.Ack, cs++, ss, 0);

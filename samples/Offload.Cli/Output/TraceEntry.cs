@@ -26,7 +26,12 @@ internal sealed record TraceEntry
     public int Length { get; init; }
 
     /// <summary>Reads a result of <paramref name="vswitch"/>; <paramref name="frame"/> is the frame as the sink got it.</summary>
-    public static TraceEntry From(VirtualSwitch vswitch, in FrameResult r, ReadOnlySpan<byte> frame, DateTimeOffset time, int inputLength)
+    public static TraceEntry From(VirtualSwitch vswitch, in FrameResult r, ReadOnlySpan<byte> frame, DateTimeOffset time, int inputLength) =>
+        From(vswitch, vswitch.SlowPath.Policy.HostUnderlay.Ip, in r, frame, time, inputLength);
+
+    /// <summary>Reads a result of any switch's datapath; <paramref name="hostUnderlay"/> tells the frames it encapsulated.</summary>
+    public static TraceEntry From(SwitchView vswitch, Packets.NetAddress hostUnderlay, in FrameResult r, ReadOnlySpan<byte> frame, DateTimeOffset time,
+        int inputLength)
     {
         bool output = r.Verdict == ActionVerdict.Output;
         var key = r.Key;
@@ -42,7 +47,7 @@ internal sealed record TraceEntry
             Path = r.Path,
             Verdict = !output ? "drop" : r.OutPort == PortRegistry.Uplink ? "forward" : "deliver",
             OutPort = output ? vswitch.PortName(r.OutPort) : null,
-            Sent = SentFrame.Of(in r, frame, vswitch.SlowPath.Policy.HostUnderlay.Ip),
+            Sent = SentFrame.Of(in r, frame, hostUnderlay),
             CtState = tracked ? r.State.Name() : null,
             CtTimeout = tracked ? r.TimeoutSeconds : null,
             Reason = output ? null : r.Reason.Name(),
