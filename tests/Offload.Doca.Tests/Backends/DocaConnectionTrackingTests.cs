@@ -30,15 +30,12 @@ public sealed class DocaConnectionTrackingTests : IDisposable
     public DocaConnectionTrackingTests(EmulatorFixture fixture)
     {
         _ = fixture;
-        EmulatorControl.Reset();
-        EmulatorControl.SetTimeNs(1_000_000_000);
+        EmulatorControl.BeginTest();
     }
 
     public void Dispose()
     {
-        uint violations = EmulatorControl.Violations;
-        EmulatorControl.Reset();
-        violations.Should().Be(0, "the backend must use DOCA (and Flow CT) in order");
+        EmulatorControl.EndTest("the backend must use DOCA (and Flow CT) in order");
     }
 
     private static DocaBackend Create(bool connectionTracking = true) => new(new DocaBackendOptions

@@ -25,15 +25,12 @@ public sealed class DocaTtlDecrementTests : IDisposable
     public DocaTtlDecrementTests(EmulatorFixture fixture)
     {
         _ = fixture;
-        EmulatorControl.Reset();
-        EmulatorControl.SetTimeNs(1_000_000_000);
+        EmulatorControl.BeginTest();
     }
 
     public void Dispose()
     {
-        uint violations = EmulatorControl.Violations;
-        EmulatorControl.Reset();
-        violations.Should().Be(0, "the backend must use DOCA in order");
+        EmulatorControl.EndTest("the backend must use DOCA in order");
     }
 
     private static DocaBackend Create(bool connectionTracking = false) => new(new DocaBackendOptions

@@ -22,15 +22,12 @@ public sealed class FlowSnapshotTests : IDisposable
     public FlowSnapshotTests(EmulatorFixture fixture)
     {
         _ = fixture;
-        EmulatorControl.Reset();
-        EmulatorControl.SetTimeNs(1_000_000_000);
+        EmulatorControl.BeginTest();
     }
 
     public void Dispose()
     {
-        uint violations = EmulatorControl.Violations;
-        EmulatorControl.Reset();
-        violations.Should().Be(0, "the backend must use DOCA in order");
+        EmulatorControl.EndTest("the backend must use DOCA in order");
     }
 
     private static DocaBackend CreateDevice(bool connectionTracking = false, int maxFlows = 64) => new(new DocaBackendOptions

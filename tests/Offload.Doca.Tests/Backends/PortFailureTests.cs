@@ -21,15 +21,12 @@ public sealed class PortFailureTests : IDisposable
     public PortFailureTests(EmulatorFixture fixture)
     {
         _ = fixture;
-        EmulatorControl.Reset();
-        EmulatorControl.SetTimeNs(1_000_000_000);
+        EmulatorControl.BeginTest();
     }
 
     public void Dispose()
     {
-        uint violations = EmulatorControl.Violations;
-        EmulatorControl.Reset();
-        violations.Should().Be(0, "no entry of the failed port is used after the port lost it");
+        EmulatorControl.EndTest("no entry of the failed port is used after the port lost it");
     }
 
     private static DocaBackend CreateDevice() => new(new DocaBackendOptions

@@ -24,9 +24,7 @@ public sealed class ResilientOffloadContractTests : FlowBackendContractTests, ID
     {
         foreach (ITimer t in _clocks)
             t.Dispose();
-        uint violations = EmulatorControl.Violations;
-        EmulatorControl.Reset();
-        violations.Should().Be(0);
+        EmulatorControl.EndTest("the backend must use DOCA in order");
     }
 
     protected override FlowBackend CreateBackend(int capacity, int queueDepth, TimeProvider time)

@@ -53,8 +53,7 @@ public sealed class KernelToDeviceChainTests : IDisposable, IFrameSink
     public KernelToDeviceChainTests(EmulatorFixture fixture)
     {
         _ = fixture;
-        EmulatorControl.Reset();
-        EmulatorControl.SetTimeNs(1_000_000_000);
+        EmulatorControl.BeginTest();
     }
 
     public void Dispose()
@@ -65,9 +64,7 @@ public sealed class KernelToDeviceChainTests : IDisposable, IFrameSink
         _slowPath?.Dispose();
         _topology?.Dispose();
         _ns?.Dispose();
-        uint violations = EmulatorControl.Violations;
-        EmulatorControl.Reset();
-        violations.Should().Be(0, "the backend must use DOCA in order");
+        EmulatorControl.EndTest("the backend must use DOCA in order");
     }
 
     void IFrameSink.OnFrame(in FrameResult result, ReadOnlySpan<byte> frame)

@@ -45,8 +45,7 @@ public sealed class DeviceDatapathTests : IDisposable, IFrameSink
     public DeviceDatapathTests(EmulatorFixture fixture)
     {
         _ = fixture;
-        EmulatorControl.Reset();
-        EmulatorControl.SetTimeNs(1_000_000_000);
+        EmulatorControl.BeginTest();
         var load = PolicyLoader.Load(Policy);
         load.Snapshot.Should().NotBeNull(string.Join("; ", load.Errors));
         _slowPath = new PolicySlowPath(load.Snapshot!);
@@ -58,9 +57,7 @@ public sealed class DeviceDatapathTests : IDisposable, IFrameSink
     {
         _datapath?.Dispose();
         _backend?.Dispose();
-        uint violations = EmulatorControl.Violations;
-        EmulatorControl.Reset();
-        violations.Should().Be(0, "the backend must use DOCA in order");
+        EmulatorControl.EndTest("the backend must use DOCA in order");
     }
 
     void IFrameSink.OnFrame(in FrameResult result, ReadOnlySpan<byte> frame) => _results.Add(result);

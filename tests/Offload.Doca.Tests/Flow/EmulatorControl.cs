@@ -8,6 +8,22 @@ internal static unsafe class EmulatorControl
 
     public static void Reset() => ((delegate* unmanaged[Cdecl]<void>)Export("emu_reset"))();
 
+    /// <summary>A test's start: a fresh emulator whose clock reads 1 s.</summary>
+    public static void BeginTest()
+    {
+        Reset();
+        SetTimeNs(1_000_000_000);
+    }
+
+    /// <summary>A test's end: the emulator is reset, and the lifecycle violations it counted (use after remove, double
+    /// init, calls out of order) must be none.</summary>
+    public static void EndTest(string because)
+    {
+        uint violations = Violations;
+        Reset();
+        violations.Should().Be(0, because);
+    }
+
     public static char Generation => (char)((delegate* unmanaged[Cdecl]<int>)Export("emu_generation"))();
 
     public static void SetTimeNs(ulong ns) => ((delegate* unmanaged[Cdecl]<ulong, void>)Export("emu_set_time_ns"))(ns);

@@ -39,8 +39,7 @@ public sealed class DocaRuntimeTrafficTests : IDisposable
     public DocaRuntimeTrafficTests(EmulatorFixture fixture)
     {
         _ = fixture;
-        EmulatorControl.Reset();
-        EmulatorControl.SetTimeNs(1_000_000_000);
+        EmulatorControl.BeginTest();
     }
 
     public void Dispose()
