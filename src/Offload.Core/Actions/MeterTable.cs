@@ -68,6 +68,11 @@ public sealed class MeterTable
             _buckets[meterId] = default;
     }
 
+    /// <summary>True when <paramref name="meterId"/> is configured with this rate and burst.</summary>
+    public bool IsConfiguredAs(int meterId, long rateBytesPerSecond, long burstBytes) =>
+        IsConfigured(meterId) && _buckets[meterId].RateBytesPerSecond == rateBytesPerSecond
+        && _buckets[meterId].CapacityScaled == burstBytes * _frequency;
+
     /// <summary>True when <paramref name="meterId"/> is configured.</summary>
     public bool IsConfigured(int meterId) => (uint)meterId < (uint)_buckets.Length && _buckets[meterId].Configured;
 

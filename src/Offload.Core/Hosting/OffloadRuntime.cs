@@ -250,15 +250,30 @@ public sealed class OffloadRuntime : IDisposable
             }
             ushort number = _ports!.GetOrAdd(port.Name);
             _datapath!.AddPort(number, port.Name, vni);
+            // The slow path's programs meter by port number (as the policy slow path's do); the meters live here.
+            QosConfig.ApplyTo(_datapath.Meters, number, QosOf(policy, port.Name));
             now.Add(number);
         }
         foreach (ushort gone in _declared)
         {
             if (!now.Contains(gone))
+            {
                 _datapath!.RemovePort(gone);
+                _datapath.Meters.Remove(gone);
+            }
         }
         _declared.Clear();
         _declared.UnionWith(now);
+    }
+
+    private static QosConfig? QosOf(PolicySnapshot policy, string port)
+    {
+        foreach (var q in policy.Qos)
+        {
+            if (string.Equals(q.Port, port, StringComparison.Ordinal))
+                return q;
+        }
+        return null;
     }
 
     private static int LocalPortCount(PolicySnapshot policy)

@@ -144,16 +144,15 @@ public sealed partial class VirtualSwitch : IDisposable
                 continue;
             now.Add(port.Number);
             Datapath.AddPort(port.Number, port.Config.Name, port.Network.Vni);
-            if (port.Qos is { } q)
-            {
-                long rate = (long)(q.RateMbps * 1_000_000 / 8);
-                Datapath.Meters.Configure(port.Number, rate, q.BurstKb * 1024L);
-            }
+            QosConfig.ApplyTo(Datapath.Meters, port.Number, port.Qos);
         }
         foreach (ushort gone in _declared)
         {
             if (!now.Contains(gone))
+            {
                 Datapath.RemovePort(gone);
+                Datapath.Meters.Remove(gone);
+            }
         }
         _declared.Clear();
         _declared.UnionWith(now);

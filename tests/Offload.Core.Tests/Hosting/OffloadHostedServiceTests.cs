@@ -150,6 +150,29 @@ public class OffloadHostedServiceTests
     }
 
     [Fact]
+    public async Task StartAsync_SlowPathFactory_PortQosBecomesTheDatapathsMeter()
+    {
+        // The policy puts vm5 at 1 Mbit/s with a 4 KiB burst; a slow path from a factory charges meters by port number
+        // as the policy slow path does, so the runtime, not the switch, must set them.
+        await using var bed = await HostingTestBed.StartAsync(o => o.SlowPath = OffloadSlowPathKind.Kernel,
+            b => b.AddSlowPathFactory(new PolicyBackedSlowPathFactory()));
+        ushort vm5 = bed.Port("vm5");
+        bool Configured(ushort port) => bed.Runtime.Read(d => d.Meters.IsConfigured(port));
+        bool Take(int bytes) => bed.Runtime.Read(d => d.Meters.TryConsume(vm5, bytes, bed.Time.GetTimestamp()));
+
+        bed.Runtime.Read(d => d.Meters.IsConfiguredAs(vm5, 125_000, 4096)).Should().BeTrue();
+        Configured(bed.Port("vm1")).Should().BeFalse();
+
+        Take(4000).Should().BeTrue();
+        bed.Runtime.ApplyPolicy(HostingTestBed.Policy());
+        Take(4000).Should().BeFalse("an unchanged policy keeps the bucket's tokens (the clock has not moved)");
+
+        bed.Runtime.ApplyPolicy(HostingTestBed.Policy(Tests.Switching.SwitchTestBed.PolicyYaml.Replace(
+            "qos:\n  - { port: vm5, rateMbps: 1, burstKb: 4 }", "qos: []")));
+        Configured(vm5).Should().BeFalse("the port's QoS was removed from the policy");
+    }
+
+    [Fact]
     public async Task StartAsync_KernelFactoryNotSupported_FailsWithReason()
     {
         var bed = HostingTestBed.Build(o => o.SlowPath = OffloadSlowPathKind.Kernel,
