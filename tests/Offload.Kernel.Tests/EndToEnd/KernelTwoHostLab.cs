@@ -66,6 +66,10 @@ internal sealed class KernelTwoHostLab : IDisposable
             {
                 Public = AddNode("pub");
                 int bridge = HostA.Links.CreateBridge("br-ul");
+                // br_netfilter (on by default wherever the module is loaded) would run host a's conntrack and NAT on
+                // frames crossing the bridge: the public side's replies would reach the pump already un-SNATed.
+                foreach (string family in (string[])["iptables", "ip6tables", "arptables"])
+                    HostA.SetSysctl("net/bridge/bridge-nf-call-" + family, "0");
                 int pub0 = HostA.Links.CreateVeth("pub0", "eth0", Public.Namespace);
                 HostA.SetSysctl("net/ipv6/conf/pub0/disable_ipv6", "1");
                 HostA.SetSysctl("net/ipv6/conf/br-ul/disable_ipv6", "1");
@@ -89,10 +93,12 @@ internal sealed class KernelTwoHostLab : IDisposable
                 Vm("vm1").Exec("ip", "neigh", "replace", "198.51.100.1", "lladdr", "02:00:00:00:ff:fe", "dev", "eth0", "nud", "permanent");
                 underlayA = "br-ul";
             }
-            PumpA = new PacketPump();
-            PumpB = new PacketPump();
+            PumpA = new PacketPump(next: TraceA);
+            PumpB = new PacketPump(next: TraceB);
             SwitchA = NewSwitch(HostA, PumpA);
             SwitchB = NewSwitch(HostB, PumpB);
+            KeepHostStackOff(HostA, underlayA);
+            KeepHostStackOff(HostB, "ul-peer");
             AttachAll(SwitchA, PumpA, HostA, underlayA);
             AttachAll(SwitchB, PumpB, HostB, "ul-peer");
         }
@@ -104,6 +110,38 @@ internal sealed class KernelTwoHostLab : IDisposable
     }
 
     public TestNode HostA { get; }
+
+    public FrameTrace TraceA { get; } = new("a");
+
+    public FrameTrace TraceB { get; } = new("b");
+
+    /// <summary>Everything a failed test needs to tell where a packet went: both switches' counters, traces and the kernels' conntrack.</summary>
+    public string Diagnose()
+    {
+        var text = new System.Text.StringBuilder();
+        foreach ((string name, TestNode host, KernelSwitch vswitch, PacketPump pump, FrameTrace trace) in
+            new[] { ("a", HostA, SwitchA, PumpA, TraceA), ("b", HostB, SwitchB, PumpB, TraceB) })
+        {
+            var stats = vswitch.Datapath.GetStats();
+            text.AppendLine($"== host {name}: datapath frames={stats.Frames} fast={stats.FastPathFrames} slow={stats.SlowPathFrames} fwd={stats.Forwarded} " +
+                $"drops={string.Join(",", stats.DropsByReason.Select(d => $"{d.Key.Name()}:{d.Value}"))} installed={stats.FlowsInstalled} removed={stats.FlowsRemoved} " +
+                $"held={stats.FramesHeld} conns={stats.Connections} flows={stats.Flows} pending={vswitch.Datapath.PendingDecisions}");
+            text.AppendLine($"   slow path {vswitch.SlowPath.Stats}");
+            text.AppendLine($"   sync {vswitch.SyncStats}");
+            foreach (var port in pump.GetStatistics())
+                text.AppendLine($"   pump {port}");
+            try
+            {
+                text.AppendLine("   conntrack:\n" + host.Exec("conntrack", "-L"));
+            }
+            catch (Exception e)
+            {
+                text.AppendLine("   conntrack: " + e.Message);
+            }
+            text.AppendLine(trace.ToString());
+        }
+        return text.ToString();
+    }
 
     public TestNode HostB { get; }
 
@@ -146,6 +184,20 @@ internal sealed class KernelTwoHostLab : IDisposable
             {{extra}}
             """;
     }
+
+    /// <summary>
+    /// The uplink is the pump's, as a NIC handed to the agent is: the host's own stack must not also take in what arrives
+    /// on it, or its conntrack, NAT and forwarding act on frames the datapath handles (an SNAT reply addressed to the
+    /// host's underlay MAC would be un-NATed and forwarded by the kernel behind the datapath's back, and counted by the
+    /// ruleset). A netdev ingress hook that drops everything does that: packet sockets get their copy before it.
+    /// </summary>
+    private static void KeepHostStackOff(TestNode host, string uplink) => NetworkNamespace.RunIn(host.Namespace, () =>
+    {
+        using NftablesContext nft = NftablesContext.Create();
+        nft.Run("add table netdev e2e_uplink\n" +
+            $"add chain netdev e2e_uplink in {{ type filter hook ingress device \"{uplink}\" priority 0; policy drop; }}\n");
+        return 0;
+    });
 
     private KernelSwitch NewSwitch(TestNode host, PacketPump pump) =>
         new(PolicyOf(host.Label), Owner, host.Namespace, pump.Sink);
