@@ -4,38 +4,69 @@ using Offload.Datapath;
 namespace Offload.Kernel.Tests.EndToEnd;
 
 /// <summary>
-/// The last results a switch reported, one line each (time, port, tuple, path, verdict, reason, state): what a failed
-/// end-to-end test prints, so a lost packet can be told apart from a dropped one.
+/// The results a switch reported (a pump's second sink), kept for two uses: counting what a test expects the kernel's
+/// rules to have seen (how many SYNs of a connection the slow path handled — a SYN retransmitted under load meets the
+/// filter rules again), and, when a test fails, printing the last of them so a lost packet can be told from a dropped one.
 /// </summary>
 internal sealed class FrameTrace : IFrameSink
 {
-    private readonly string[] _lines;
+    private readonly Entry[] _entries;
     private readonly string _host;
     private long _next;
 
-    public FrameTrace(string host, int capacity = 512)
+    public FrameTrace(string host, int capacity = 4096)
     {
         _host = host;
-        _lines = new string[capacity];
+        _entries = new Entry[capacity];
     }
+
+    private readonly record struct Entry(long Milliseconds, FrameResult Result, int Length);
 
     public void OnFrame(in FrameResult result, ReadOnlySpan<byte> frame)
     {
-        string line = $"{Stopwatch.GetTimestamp() / (Stopwatch.Frequency / 1000),10}ms {_host} in={result.InPort} {result.Key} {result.Path} " +
-            $"{result.Verdict} out={result.OutPort} {(result.Reason == DropReason.None ? "" : result.Reason.Name())} {result.State} len={frame.Length}" +
-            (result.IsResponse ? " response" : "");
-        lock (_lines)
-            _lines[_next++ % _lines.Length] = line;
+        var entry = new Entry(Stopwatch.GetTimestamp() * 1000 / Stopwatch.Frequency, result, frame.Length);
+        lock (_entries)
+            _entries[_next++ % _entries.Length] = entry;
     }
+
+    /// <summary>The results kept (the most recent <c>capacity</c>) that <paramref name="match"/> accepts.</summary>
+    public List<FrameResult> Where(Func<FrameResult, bool> match)
+    {
+        var found = new List<FrameResult>();
+        lock (_entries)
+        {
+            for (long i = Math.Max(0, _next - _entries.Length); i < _next; i++)
+            {
+                if (match(_entries[i % _entries.Length].Result))
+                    found.Add(_entries[i % _entries.Length].Result);
+            }
+        }
+        return found;
+    }
+
+    /// <summary>
+    /// How many SYNs of the TCP connection from <paramref name="client"/> to <paramref name="server"/> (addresses and ports as
+    /// the switch saw them) the kernel decided: slow-path results, not the kernel's own frame sent back, in SYN_SENT.
+    /// </summary>
+    public int SynsThroughKernel(System.Net.IPEndPoint client, System.Net.IPEndPoint server) =>
+        Where(r => r.Path == PacketPath.Slow && !r.IsResponse && r.State == Offload.Conntrack.ConnState.SynSent && r.Key.Protocol == Packets.IpProtocol.Tcp
+            && r.Key.SrcPort == client.Port && r.Key.DstPort == server.Port
+            && r.Key.SrcIp.ToIPAddress().Equals(client.Address) && r.Key.DstIp.ToIPAddress().Equals(server.Address)).Count;
 
     public override string ToString()
     {
-        lock (_lines)
+        var text = new System.Text.StringBuilder();
+        lock (_entries)
         {
-            var text = new System.Text.StringBuilder();
-            for (long i = Math.Max(0, _next - _lines.Length); i < _next; i++)
-                text.AppendLine(_lines[i % _lines.Length]);
-            return text.ToString();
+            for (long i = Math.Max(0, _next - 200); i < _next; i++)
+            {
+                Entry e = _entries[i % _entries.Length];
+                FrameResult r = e.Result;
+                text.Append($"{e.Milliseconds,10}ms {_host} in={r.InPort} {r.Key} {r.Path} {r.Verdict} out={r.OutPort} ")
+                    .Append(r.Reason == DropReason.None ? "" : r.Reason.Name()).Append($" {r.State} len={e.Length}")
+                    .AppendLine(r.IsResponse ? " response" : "");
+            }
         }
+        return text.ToString();
     }
 }

@@ -127,12 +127,20 @@ internal sealed class KernelTwoHostLab : IDisposable
                 $"drops={string.Join(",", stats.DropsByReason.Select(d => $"{d.Key.Name()}:{d.Value}"))} installed={stats.FlowsInstalled} removed={stats.FlowsRemoved} " +
                 $"held={stats.FramesHeld} conns={stats.Connections} flows={stats.Flows} pending={vswitch.Datapath.PendingDecisions}");
             text.AppendLine($"   slow path {vswitch.SlowPath.Stats}");
+            try
+            {
+                text.AppendLine("   rules " + string.Join(", ", KernelRuleCounters(host, vswitch).Select(r => $"{r.Key}={r.Value}")));
+            }
+            catch (Exception e)
+            {
+                text.AppendLine("   rules: " + e.Message);
+            }
             text.AppendLine($"   sync {vswitch.SyncStats}");
             foreach (var port in pump.GetStatistics())
                 text.AppendLine($"   pump {port}");
             try
             {
-                text.AppendLine("   conntrack:\n" + host.Exec("conntrack", "-L"));
+                text.AppendLine("   conntrack:" + Environment.NewLine + host.Exec("conntrack", "-L"));
             }
             catch (Exception e)
             {
@@ -263,15 +271,22 @@ internal sealed class KernelTwoHostLab : IDisposable
         return imported;
     }
 
-    /// <summary>The packets every rule of host <paramref name="host"/>'s ruleset has counted, summed.</summary>
-    public long KernelRulePackets(TestNode host, KernelSwitch vswitch) => NetworkNamespace.RunIn(host.Namespace, () =>
+    /// <summary>The packets each rule of host <paramref name="host"/>'s ruleset has counted, by the rule's comment.</summary>
+    public Dictionary<string, long> KernelRuleCounters(TestNode host, KernelSwitch vswitch) => NetworkNamespace.RunIn(host.Namespace, () =>
     {
         using NftablesContext nft = NftablesContext.Create(json: true);
-        long sum = 0;
-        foreach (NftablesCounter counter in nft.ReadRuleCounters(NftablesRulesetGenerator.Family, vswitch.Topology.Topology.TableName).Values)
-            sum += counter.Packets;
-        return sum;
+        var packets = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach ((string comment, NftablesCounter counter) in nft.ReadRuleCounters(NftablesRulesetGenerator.Family, vswitch.Topology.Topology.TableName))
+            packets[comment] = counter.Packets;
+        return packets;
     });
+
+    /// <summary>The datapath port number of <paramref name="port"/> on <paramref name="vswitch"/>.</summary>
+    public ushort Port(KernelSwitch vswitch, string port)
+    {
+        vswitch.Ports.TryGet(port, out ushort number).Should().BeTrue();
+        return number;
+    }
 
     private TestNode AddNode(string label)
     {
