@@ -27,9 +27,7 @@ internal sealed class KernelTwoHostLab : IDisposable
     private readonly Dictionary<string, (TestNode Host, TestNode Vm)> _vms = new(StringComparer.Ordinal);
     private readonly string _extra;
     private readonly bool _public;
-    private CancellationTokenSource _stop = new();
-    private readonly List<Thread> _threads = [];
-    private readonly List<Exception> _failures = [];
+    private readonly PumpThreads _threads = new();
 
     /// <param name="extra">More policy YAML (acl, securityGroups, loadBalancers, snat) appended to both hosts' policies.</param>
     /// <param name="publicNetwork">Host a gets an uplink: its underlay port becomes a bridge (<c>br-ul</c>) of the underlay
@@ -43,25 +41,14 @@ internal sealed class KernelTwoHostLab : IDisposable
         {
             HostA = AddNode("a");
             HostB = AddNode("b");
-            int aSide = HostA.Links.CreateVeth("ul", "ul-peer", HostB.Namespace);
-            int bSide = HostB.Links.GetIndex("ul-peer");
-            HostA.Links.SetMac(aSide, MacAddress.Parse("02:00:00:00:0a:01"));
-            HostB.Links.SetMac(bSide, MacAddress.Parse("02:00:00:00:0b:01"));
-            HostA.Links.SetMtu(aSide, 9000);
-            HostB.Links.SetMtu(bSide, 9000);
-            HostA.SetSysctl("net/ipv6/conf/ul/disable_ipv6", "1");
-            HostB.SetSysctl("net/ipv6/conf/ul-peer/disable_ipv6", "1");
-            HostA.Links.SetUp(aSide);
-            HostB.Links.SetUp(bSide);
-            LinkWait.UntilRunning(HostA.Links, "ul");
-            LinkWait.UntilRunning(HostB.Links, "ul-peer");
+            int aSide = LabWiring.Underlay(HostA, HostB);
             AddVm(HostA, "vm1", "02:00:00:01:00:01", "10.1.0.1");
             AddVm(HostA, "vm2", "02:00:00:01:00:02", "10.1.0.2");
             AddVm(HostA, "vm4", "02:00:00:02:00:04", "10.2.0.4");
             AddVm(HostB, "vm3", "02:00:00:01:00:03", "10.1.0.3");
             AddVm(HostB, "vm5", "02:00:00:02:00:05", "10.2.0.5");
             AddVm(HostB, "vm6", "02:00:00:01:00:06", "10.1.0.6");
-            string underlayA = "ul";
+            string underlayA = LabWiring.UnderlayA;
             if (publicNetwork)
             {
                 Public = AddNode("pub");
@@ -98,9 +85,9 @@ internal sealed class KernelTwoHostLab : IDisposable
             SwitchA = NewSwitch(HostA, PumpA);
             SwitchB = NewSwitch(HostB, PumpB);
             KeepHostStackOff(HostA, underlayA);
-            KeepHostStackOff(HostB, "ul-peer");
+            KeepHostStackOff(HostB, LabWiring.UnderlayB);
             AttachAll(SwitchA, PumpA, HostA, underlayA);
-            AttachAll(SwitchB, PumpB, HostB, "ul-peer");
+            AttachAll(SwitchB, PumpB, HostB, LabWiring.UnderlayB);
         }
         catch
         {
@@ -225,36 +212,11 @@ internal sealed class KernelTwoHostLab : IDisposable
     /// <summary>Runs both pumps, each with its switch's housekeeping, on threads of their own until <see cref="StopPumps"/>.</summary>
     public void Start()
     {
-        _stop = new CancellationTokenSource();
-        foreach (var (pump, vswitch) in new[] { (PumpA, SwitchA), (PumpB, SwitchB) })
-        {
-            FrameBatchHandler handler = vswitch.Process;
-            var thread = new Thread(() =>
-            {
-                try
-                {
-                    pump.Run(handler, _stop.Token, vswitch.Poll, TimeSpan.FromMilliseconds(10));
-                }
-                catch (Exception e)
-                {
-                    lock (_failures)
-                        _failures.Add(e);
-                }
-            }) { IsBackground = true, Name = "e2e pump" };
-            thread.Start();
-            _threads.Add(thread);
-        }
+        _threads.Start(PumpA, SwitchA.Process, SwitchA.Poll);
+        _threads.Start(PumpB, SwitchB.Process, SwitchB.Poll);
     }
 
-    public void StopPumps()
-    {
-        _stop.Cancel();
-        foreach (var t in _threads)
-            t.Join();
-        _threads.Clear();
-        if (_failures.Count > 0)
-            throw new AggregateException("a pump failed", _failures);
-    }
+    public void StopPumps() => _threads.Stop();
 
     /// <summary>
     /// An agent restart on host a: its pumps stopped, its switch disposed (devices and ruleset gone, the kernel's
@@ -299,20 +261,7 @@ internal sealed class KernelTwoHostLab : IDisposable
     public TestNode AddVm(TestNode host, string label, string mac, string address, int prefix = 16)
     {
         TestNode vm = AddNode(label);
-        string hostEnd = "vm-" + label;
-        int hostSide = host.Links.CreateVeth(hostEnd, "eth0", vm.Namespace);
-        host.SetSysctl($"net/ipv6/conf/{hostEnd}/disable_ipv6", "1");
-        host.Links.SetUp(hostSide);
-        int eth0 = vm.Links.GetIndex("eth0");
-        vm.SetSysctl("net/ipv6/conf/eth0/disable_ipv6", "1");
-        vm.Links.SetMac(eth0, MacAddress.Parse(mac));
-        vm.Links.AddAddress(eth0, NetAddress.Parse(address), prefix);
-        VnicOffloads.DisableTransmitChecksum(vm.Namespace, "eth0");
-        vm.Links.SetUp(eth0);
-        LinkWait.UntilRunning(host.Links, hostEnd);
-        LinkWait.UntilRunning(vm.Links, "eth0");
-        vm.Address = NetAddress.Parse(address);
-        vm.HostSideIndex = hostSide;
+        LabWiring.ConnectVm(host, vm, mac, address, prefix);
         _vms[label] = (host, vm);
         return vm;
     }
@@ -321,9 +270,7 @@ internal sealed class KernelTwoHostLab : IDisposable
     {
         try
         {
-            _stop.Cancel();
-            foreach (var t in _threads)
-                t.Join();
+            _threads.Dispose();
         }
         finally
         {
@@ -333,7 +280,6 @@ internal sealed class KernelTwoHostLab : IDisposable
             SwitchB?.Dispose();
             for (int i = _nodes.Count - 1; i >= 0; i--)
                 _nodes[i].Dispose();
-            _stop.Dispose();
         }
     }
 }
