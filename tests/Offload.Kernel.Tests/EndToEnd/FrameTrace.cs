@@ -45,13 +45,19 @@ internal sealed class FrameTrace : IFrameSink
     }
 
     /// <summary>
-    /// How many SYNs of the TCP connection from <paramref name="client"/> to <paramref name="server"/> (addresses and ports as
-    /// the switch saw them) the kernel decided: slow-path results, not the kernel's own frame sent back, in SYN_SENT.
+    /// The SYNs of the TCP connection from <paramref name="client"/> to <paramref name="server"/> (addresses and ports as
+    /// the switch saw them) that went into the kernel: <c>Decided</c>, answered by it (slow-path results in SYN_SENT, not
+    /// the kernel's own frame sent back), and <c>GaveUp</c>, dropped by the adapter as timed out — those met the kernel's
+    /// rules or not, depending on whether the kernel got to them before the adapter stopped waiting.
     /// </summary>
-    public int SynsThroughKernel(System.Net.IPEndPoint client, System.Net.IPEndPoint server) =>
-        Where(r => r.Path == PacketPath.Slow && !r.IsResponse && r.State == Offload.Conntrack.ConnState.SynSent && r.Key.Protocol == Packets.IpProtocol.Tcp
+    public (int Decided, int GaveUp) SynsThroughKernel(System.Net.IPEndPoint client, System.Net.IPEndPoint server)
+    {
+        bool Of(FrameResult r) => r.Path == PacketPath.Slow && !r.IsResponse && r.Key.Protocol == Packets.IpProtocol.Tcp
             && r.Key.SrcPort == client.Port && r.Key.DstPort == server.Port
-            && r.Key.SrcIp.ToIPAddress().Equals(client.Address) && r.Key.DstIp.ToIPAddress().Equals(server.Address)).Count;
+            && r.Key.SrcIp.ToIPAddress().Equals(client.Address) && r.Key.DstIp.ToIPAddress().Equals(server.Address);
+        return (Where(r => Of(r) && r.Verdict == Actions.ActionVerdict.Output && r.State == Offload.Conntrack.ConnState.SynSent).Count,
+            Where(r => Of(r) && r.Reason == DropReason.SlowPathTimeout).Count);
+    }
 
     public override string ToString()
     {

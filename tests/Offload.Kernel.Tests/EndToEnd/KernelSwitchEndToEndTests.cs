@@ -73,11 +73,15 @@ public sealed class KernelSwitchEndToEndTests
         foreach (FirstPacketRule rule in rules)
         {
             FrameTrace trace = rule.Host == "a" ? lab.TraceA : lab.TraceB;
-            int syns = trace.SynsThroughKernel(tcp.Local, tcp.Target);
+            (int syns, int gaveUp) = trace.SynsThroughKernel(tcp.Local, tcp.Target);
             syns.Should().BeGreaterThanOrEqualTo(1, $"host {rule.Host}'s slow path decided the SYN");
-            long expected = rule.OncePerConnection ? 1 : syns;
-            (connected.Rule(rule.Host, rule.Comment) - before.Rule(rule.Host, rule.Comment)).Should().Be(expected,
-                $"rule '{rule.Comment}' of host {rule.Host} met the first packet ({syns} SYN(s) through the kernel); rules now: {Show(connected, rule.Host)}");
+            long grew = connected.Rule(rule.Host, rule.Comment) - before.Rule(rule.Host, rule.Comment);
+            string because = $"rule '{rule.Comment}' of host {rule.Host} met the first packet ({syns} SYN(s) decided by the kernel, " +
+                $"{gaveUp} given up on); rules now: {Show(connected, rule.Host)}";
+            if (rule.OncePerConnection || gaveUp == 0)
+                grew.Should().Be(rule.OncePerConnection ? 1 : syns, because);
+            else
+                grew.Should().BeInRange(syns, syns + gaveUp, because);
         }
         (connected.InjectedA - before.InjectedA).Should().BeGreaterThan(0, "the handshake was injected into host a's kernel");
 
