@@ -98,11 +98,31 @@ internal sealed class KernelTwoHostLab : IDisposable
 
     public TestNode HostA { get; }
 
+    public TestNode HostB { get; }
+
+    /// <summary>The "public" namespace (only with a public network).</summary>
+    public TestNode? Public { get; }
+
+    public PacketPump PumpA { get; }
+
+    public PacketPump PumpB { get; }
+
+    public KernelSwitch SwitchA { get; private set; }
+
+    public KernelSwitch SwitchB { get; private set; }
+
+    public TestNode Vm(string name) => _vms[name].Vm;
+
+    /// <summary>Every result host a's switch reported.</summary>
     public FrameTrace TraceA { get; } = new("a");
 
+    /// <summary>Every result host b's switch reported.</summary>
     public FrameTrace TraceB { get; } = new("b");
 
-    /// <summary>Everything a failed test needs to tell where a packet went: both switches' counters, traces and the kernels' conntrack.</summary>
+    /// <summary>
+    /// Everything a failed test needs to tell where a packet went: both switches' counters, rule counters, traces and the
+    /// kernels' conntrack. Read while the pumps may still run: the datapath's counters are then approximate.
+    /// </summary>
     public string Diagnose()
     {
         var text = new System.Text.StringBuilder();
@@ -137,21 +157,6 @@ internal sealed class KernelTwoHostLab : IDisposable
         }
         return text.ToString();
     }
-
-    public TestNode HostB { get; }
-
-    /// <summary>The "public" namespace (only with a public network).</summary>
-    public TestNode? Public { get; }
-
-    public PacketPump PumpA { get; }
-
-    public PacketPump PumpB { get; }
-
-    public KernelSwitch SwitchA { get; private set; }
-
-    public KernelSwitch SwitchB { get; private set; }
-
-    public TestNode Vm(string name) => _vms[name].Vm;
 
     /// <summary>The policy host <paramref name="self"/> runs.</summary>
     public PolicySnapshot PolicyOf(string self) => PolicyFixtures.Load(Policy(self, _extra, _public && self == "a"));
