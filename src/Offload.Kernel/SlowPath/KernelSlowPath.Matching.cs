@@ -44,12 +44,43 @@ public sealed partial class KernelSlowPath
         entry = null;
         if (_byTuple.Count == 0 || !FlowKey.FromPacket(p, 0, 0).TryInvert(0, 0, out FlowKey inverted))
             return null;
-        entry = _conntrack.TryGet(ConntrackTuple.FromFlowKey(inverted), isReplyTuple: true);
+        var seen = ConntrackTuple.FromFlowKey(inverted);
+        entry = _conntrack.TryGet(seen, isReplyTuple: true);
         if (entry is not { } e)
             return null;
-        if (_byTuple.TryGetValue(e.Original, out KernelPendingDecision? pending) || _byTuple.TryGetValue(e.Reply, out pending))
-            return pending;
-        return null;
+        KernelPendingDecision? pending;
+        if (TryInputTuple(e, seen, out ConntrackTuple input))
+            return _byTuple.TryGetValue(input, out pending) ? pending : null;
+        // A shape the inversion does not reproduce exactly: either direction.
+        return _byTuple.TryGetValue(e.Original, out pending) || _byTuple.TryGetValue(e.Reply, out pending) ? pending : null;
+    }
+
+    /// <summary>
+    /// The tuple a packet that left the kernel as part of <paramref name="entry"/> had when it was written in, from the
+    /// output's own tuple inverted (<paramref name="outputInverted"/>); false when that is neither of the entry's tuples.
+    /// </summary>
+    /// <remarks>
+    /// Both directions of one connection can be in the kernel at once (a retransmitted SYN and the SYN-ACK, a data
+    /// segment and an ACK), and the entry alone does not say which of them an output belongs to. Taken for the other
+    /// one, each output fails verification and is sent as the kernel's frame with nothing tracked, so the datapath's
+    /// conntrack never learns a packet the endpoints then act on: after a handshake it stays SYN_SENT and drops every
+    /// later packet of the connection as invalid. The output's direction settles it: a packet of the original direction
+    /// leaves with the reply tuple inverted, one of the reply direction with the original tuple inverted.
+    /// </remarks>
+    internal static bool TryInputTuple(in KernelConntrackEntry entry, in ConntrackTuple outputInverted, out ConntrackTuple input)
+    {
+        if (outputInverted == entry.Reply)
+        {
+            input = entry.Original;
+            return true;
+        }
+        if (outputInverted == entry.Original)
+        {
+            input = entry.Reply;
+            return true;
+        }
+        input = default;
+        return false;
     }
 
     // An ICMP error's own tuple names no entry; NAT rewrites its addresses but never the IPv4 identification. IPv6 has

@@ -21,8 +21,9 @@ namespace Offload.Kernel.SlowPath;
 /// <para>Learning. One background thread polls every TAP and the NFLOG group (non-blocking TAP reads; the NFLOG receive
 /// waits at most <see cref="KernelSlowPathOptions.PollInterval"/>, which is the loop's pause while decisions are
 /// pending — a short poll loop, chosen over epoll for simplicity; idle, the thread sleeps until a request comes). A frame
-/// out of a TAP is matched to its request through conntrack: its tuple inverted is the entry's reply tuple, and the
-/// entry's original (or reply) tuple is the tuple of the packet that was written in. The actions of both directions are
+/// out of a TAP is matched to its request through conntrack: its tuple inverted names the entry, and which of the entry's
+/// tuples it equals gives the direction, so the request is the one written in with the entry's other tuple (both
+/// directions of one connection may be in the kernel at once, see <see cref="TryInputTuple"/>). The actions of both directions are
 /// then derived from the entry's tuples and the topology (<see cref="TryBuildFlows"/>: router/uplink MACs, the VM's MAC,
 /// TTL − 1, NAT from original vs reply tuple, tunnel encapsulation to the remote port's host, decapsulation of received
 /// tunnel frames), and verified: the action applied to the received frame must reproduce the kernel's output byte for

@@ -27,9 +27,7 @@ internal sealed class KernelTwoHostLab : IDisposable
     private readonly Dictionary<string, (TestNode Host, TestNode Vm)> _vms = new(StringComparer.Ordinal);
     private readonly string _extra;
     private readonly bool _public;
-    private CancellationTokenSource _stop = new();
-    private readonly List<Thread> _threads = [];
-    private readonly List<Exception> _failures = [];
+    private readonly PumpThreads _threads = new();
 
     /// <param name="extra">More policy YAML (acl, securityGroups, loadBalancers, snat) appended to both hosts' policies.</param>
     /// <param name="publicNetwork">Host a gets an uplink: its underlay port becomes a bridge (<c>br-ul</c>) of the underlay
@@ -43,29 +41,22 @@ internal sealed class KernelTwoHostLab : IDisposable
         {
             HostA = AddNode("a");
             HostB = AddNode("b");
-            int aSide = HostA.Links.CreateVeth("ul", "ul-peer", HostB.Namespace);
-            int bSide = HostB.Links.GetIndex("ul-peer");
-            HostA.Links.SetMac(aSide, MacAddress.Parse("02:00:00:00:0a:01"));
-            HostB.Links.SetMac(bSide, MacAddress.Parse("02:00:00:00:0b:01"));
-            HostA.Links.SetMtu(aSide, 9000);
-            HostB.Links.SetMtu(bSide, 9000);
-            HostA.SetSysctl("net/ipv6/conf/ul/disable_ipv6", "1");
-            HostB.SetSysctl("net/ipv6/conf/ul-peer/disable_ipv6", "1");
-            HostA.Links.SetUp(aSide);
-            HostB.Links.SetUp(bSide);
-            LinkWait.UntilRunning(HostA.Links, "ul");
-            LinkWait.UntilRunning(HostB.Links, "ul-peer");
+            int aSide = LabWiring.Underlay(HostA, HostB);
             AddVm(HostA, "vm1", "02:00:00:01:00:01", "10.1.0.1");
             AddVm(HostA, "vm2", "02:00:00:01:00:02", "10.1.0.2");
             AddVm(HostA, "vm4", "02:00:00:02:00:04", "10.2.0.4");
             AddVm(HostB, "vm3", "02:00:00:01:00:03", "10.1.0.3");
             AddVm(HostB, "vm5", "02:00:00:02:00:05", "10.2.0.5");
             AddVm(HostB, "vm6", "02:00:00:01:00:06", "10.1.0.6");
-            string underlayA = "ul";
+            string underlayA = LabWiring.UnderlayA;
             if (publicNetwork)
             {
                 Public = AddNode("pub");
                 int bridge = HostA.Links.CreateBridge("br-ul");
+                // br_netfilter (on by default wherever the module is loaded) would run host a's conntrack and NAT on
+                // frames crossing the bridge: the public side's replies would reach the pump already un-SNATed.
+                foreach (string family in (string[])["iptables", "ip6tables", "arptables"])
+                    HostA.SetSysctl("net/bridge/bridge-nf-call-" + family, "0");
                 int pub0 = HostA.Links.CreateVeth("pub0", "eth0", Public.Namespace);
                 HostA.SetSysctl("net/ipv6/conf/pub0/disable_ipv6", "1");
                 HostA.SetSysctl("net/ipv6/conf/br-ul/disable_ipv6", "1");
@@ -89,12 +80,14 @@ internal sealed class KernelTwoHostLab : IDisposable
                 Vm("vm1").Exec("ip", "neigh", "replace", "198.51.100.1", "lladdr", "02:00:00:00:ff:fe", "dev", "eth0", "nud", "permanent");
                 underlayA = "br-ul";
             }
-            PumpA = new PacketPump();
-            PumpB = new PacketPump();
+            PumpA = new PacketPump(next: TraceA);
+            PumpB = new PacketPump(next: TraceB);
             SwitchA = NewSwitch(HostA, PumpA);
             SwitchB = NewSwitch(HostB, PumpB);
+            KeepHostStackOff(HostA, underlayA);
+            KeepHostStackOff(HostB, LabWiring.UnderlayB);
             AttachAll(SwitchA, PumpA, HostA, underlayA);
-            AttachAll(SwitchB, PumpB, HostB, "ul-peer");
+            AttachAll(SwitchB, PumpB, HostB, LabWiring.UnderlayB);
         }
         catch
         {
@@ -119,6 +112,51 @@ internal sealed class KernelTwoHostLab : IDisposable
     public KernelSwitch SwitchB { get; private set; }
 
     public TestNode Vm(string name) => _vms[name].Vm;
+
+    /// <summary>Every result host a's switch reported.</summary>
+    public FrameTrace TraceA { get; } = new("a");
+
+    /// <summary>Every result host b's switch reported.</summary>
+    public FrameTrace TraceB { get; } = new("b");
+
+    /// <summary>
+    /// Everything a failed test needs to tell where a packet went: both switches' counters, rule counters, traces and the
+    /// kernels' conntrack. Read while the pumps may still run: the datapath's counters are then approximate.
+    /// </summary>
+    public string Diagnose()
+    {
+        var text = new System.Text.StringBuilder();
+        foreach ((string name, TestNode host, KernelSwitch vswitch, PacketPump pump, FrameTrace trace) in
+            new[] { ("a", HostA, SwitchA, PumpA, TraceA), ("b", HostB, SwitchB, PumpB, TraceB) })
+        {
+            var stats = vswitch.Datapath.GetStats();
+            text.AppendLine($"== host {name}: datapath frames={stats.Frames} fast={stats.FastPathFrames} slow={stats.SlowPathFrames} fwd={stats.Forwarded} " +
+                $"drops={string.Join(",", stats.DropsByReason.Select(d => $"{d.Key.Name()}:{d.Value}"))} installed={stats.FlowsInstalled} removed={stats.FlowsRemoved} " +
+                $"held={stats.FramesHeld} conns={stats.Connections} flows={stats.Flows} pending={vswitch.Datapath.PendingDecisions}");
+            text.AppendLine($"   slow path {vswitch.SlowPath.Stats}");
+            try
+            {
+                text.AppendLine("   rules " + string.Join(", ", KernelRuleCounters(host, vswitch).Select(r => $"{r.Key}={r.Value}")));
+            }
+            catch (Exception e)
+            {
+                text.AppendLine("   rules: " + e.Message);
+            }
+            text.AppendLine($"   sync {vswitch.SyncStats}");
+            foreach (var port in pump.GetStatistics())
+                text.AppendLine($"   pump {port}");
+            try
+            {
+                text.AppendLine("   conntrack:" + Environment.NewLine + host.Exec("conntrack", "-L"));
+            }
+            catch (Exception e)
+            {
+                text.AppendLine("   conntrack: " + e.Message);
+            }
+            text.AppendLine(trace.ToString());
+        }
+        return text.ToString();
+    }
 
     /// <summary>The policy host <paramref name="self"/> runs.</summary>
     public PolicySnapshot PolicyOf(string self) => PolicyFixtures.Load(Policy(self, _extra, _public && self == "a"));
@@ -147,6 +185,20 @@ internal sealed class KernelTwoHostLab : IDisposable
             """;
     }
 
+    /// <summary>
+    /// The uplink is the pump's, as a NIC handed to the agent is: the host's own stack must not also take in what arrives
+    /// on it, or its conntrack, NAT and forwarding act on frames the datapath handles (an SNAT reply addressed to the
+    /// host's underlay MAC would be un-NATed and forwarded by the kernel behind the datapath's back, and counted by the
+    /// ruleset). A netdev ingress hook that drops everything does that: packet sockets get their copy before it.
+    /// </summary>
+    private static void KeepHostStackOff(TestNode host, string uplink) => NetworkNamespace.RunIn(host.Namespace, () =>
+    {
+        using NftablesContext nft = NftablesContext.Create();
+        nft.Run("add table netdev e2e_uplink\n" +
+            $"add chain netdev e2e_uplink in {{ type filter hook ingress device \"{uplink}\" priority 0; policy drop; }}\n");
+        return 0;
+    });
+
     private KernelSwitch NewSwitch(TestNode host, PacketPump pump) =>
         new(PolicyOf(host.Label), Owner, host.Namespace, pump.Sink);
 
@@ -165,36 +217,11 @@ internal sealed class KernelTwoHostLab : IDisposable
     /// <summary>Runs both pumps, each with its switch's housekeeping, on threads of their own until <see cref="StopPumps"/>.</summary>
     public void Start()
     {
-        _stop = new CancellationTokenSource();
-        foreach (var (pump, vswitch) in new[] { (PumpA, SwitchA), (PumpB, SwitchB) })
-        {
-            FrameBatchHandler handler = vswitch.Process;
-            var thread = new Thread(() =>
-            {
-                try
-                {
-                    pump.Run(handler, _stop.Token, vswitch.Poll, TimeSpan.FromMilliseconds(10));
-                }
-                catch (Exception e)
-                {
-                    lock (_failures)
-                        _failures.Add(e);
-                }
-            }) { IsBackground = true, Name = "e2e pump" };
-            thread.Start();
-            _threads.Add(thread);
-        }
+        _threads.Start(PumpA, SwitchA.Process, SwitchA.Poll);
+        _threads.Start(PumpB, SwitchB.Process, SwitchB.Poll);
     }
 
-    public void StopPumps()
-    {
-        _stop.Cancel();
-        foreach (var t in _threads)
-            t.Join();
-        _threads.Clear();
-        if (_failures.Count > 0)
-            throw new AggregateException("a pump failed", _failures);
-    }
+    public void StopPumps() => _threads.Stop();
 
     /// <summary>
     /// An agent restart on host a: its pumps stopped, its switch disposed (devices and ruleset gone, the kernel's
@@ -211,15 +238,22 @@ internal sealed class KernelTwoHostLab : IDisposable
         return imported;
     }
 
-    /// <summary>The packets every rule of host <paramref name="host"/>'s ruleset has counted, summed.</summary>
-    public long KernelRulePackets(TestNode host, KernelSwitch vswitch) => NetworkNamespace.RunIn(host.Namespace, () =>
+    /// <summary>The packets each rule of host <paramref name="host"/>'s ruleset has counted, by the rule's comment.</summary>
+    public Dictionary<string, long> KernelRuleCounters(TestNode host, KernelSwitch vswitch) => NetworkNamespace.RunIn(host.Namespace, () =>
     {
         using NftablesContext nft = NftablesContext.Create(json: true);
-        long sum = 0;
-        foreach (NftablesCounter counter in nft.ReadRuleCounters(NftablesRulesetGenerator.Family, vswitch.Topology.Topology.TableName).Values)
-            sum += counter.Packets;
-        return sum;
+        var packets = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach ((string comment, NftablesCounter counter) in nft.ReadRuleCounters(NftablesRulesetGenerator.Family, vswitch.Topology.Topology.TableName))
+            packets[comment] = counter.Packets;
+        return packets;
     });
+
+    /// <summary>The datapath port number of <paramref name="port"/> on <paramref name="vswitch"/>.</summary>
+    public ushort Port(KernelSwitch vswitch, string port)
+    {
+        vswitch.Ports.TryGet(port, out ushort number).Should().BeTrue();
+        return number;
+    }
 
     private TestNode AddNode(string label)
     {
@@ -232,20 +266,7 @@ internal sealed class KernelTwoHostLab : IDisposable
     public TestNode AddVm(TestNode host, string label, string mac, string address, int prefix = 16)
     {
         TestNode vm = AddNode(label);
-        string hostEnd = "vm-" + label;
-        int hostSide = host.Links.CreateVeth(hostEnd, "eth0", vm.Namespace);
-        host.SetSysctl($"net/ipv6/conf/{hostEnd}/disable_ipv6", "1");
-        host.Links.SetUp(hostSide);
-        int eth0 = vm.Links.GetIndex("eth0");
-        vm.SetSysctl("net/ipv6/conf/eth0/disable_ipv6", "1");
-        vm.Links.SetMac(eth0, MacAddress.Parse(mac));
-        vm.Links.AddAddress(eth0, NetAddress.Parse(address), prefix);
-        VnicOffloads.DisableTransmitChecksum(vm.Namespace, "eth0");
-        vm.Links.SetUp(eth0);
-        LinkWait.UntilRunning(host.Links, hostEnd);
-        LinkWait.UntilRunning(vm.Links, "eth0");
-        vm.Address = NetAddress.Parse(address);
-        vm.HostSideIndex = hostSide;
+        LabWiring.ConnectVm(host, vm, mac, address, prefix);
         _vms[label] = (host, vm);
         return vm;
     }
@@ -254,9 +275,7 @@ internal sealed class KernelTwoHostLab : IDisposable
     {
         try
         {
-            _stop.Cancel();
-            foreach (var t in _threads)
-                t.Join();
+            _threads.Dispose();
         }
         finally
         {
@@ -266,7 +285,6 @@ internal sealed class KernelTwoHostLab : IDisposable
             SwitchB?.Dispose();
             for (int i = _nodes.Count - 1; i >= 0; i--)
                 _nodes[i].Dispose();
-            _stop.Dispose();
         }
     }
 }

@@ -12,8 +12,9 @@ namespace Offload.Kernel.Tests.EndToEnd;
 /// </summary>
 internal sealed class PhasedTcp : IDisposable
 {
-    // Generous: under a loaded CI run a first packet may time out in the slow path and only TCP's retransmission gets it through.
-    private const int TimeoutMs = 15000;
+    /// <summary>How long any one step may take. Generous: under a loaded CI run a first packet may time out in the slow path
+    /// (1 s) and only TCP's retransmissions (after 1, 3, 7 s) get it through.</summary>
+    internal const int TimeoutMs = 15000;
     private readonly Socket[] _listeners;
     private readonly Socket _client;
     private readonly Task<byte[]> _server;
@@ -66,6 +67,7 @@ internal sealed class PhasedTcp : IDisposable
             connection.Shutdown(SocketShutdown.Send);
             return digest;
         });
+        Target = new IPEndPoint(target.ToIPAddress(), targetPort);
         _client = client.Run(() => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
         _client.ReceiveTimeout = TimeoutMs;
         _client.SendTimeout = TimeoutMs;
@@ -76,6 +78,9 @@ internal sealed class PhasedTcp : IDisposable
         if (!_accepted.Wait(TimeoutMs))
             throw new TimeoutException("the server did not accept");
     }
+
+    /// <summary>Where the client connected to (a VIP, a server's address).</summary>
+    public IPEndPoint Target { get; }
 
     /// <summary>The client's address and port as the server saw them.</summary>
     public IPEndPoint? Peer { get; private set; }

@@ -29,9 +29,7 @@ internal sealed class PumpedSwitchLab : IDisposable
 
     private static int s_counter;
     private readonly List<TestNode> _nodes = [];
-    private readonly CancellationTokenSource _stop = new();
-    private Thread? _thread;
-    private Exception? _failure;
+    private readonly PumpThreads _threads = new();
 
     public PumpedSwitchLab(PacketPumpOptions? options = null)
     {
@@ -68,32 +66,10 @@ internal sealed class PumpedSwitchLab : IDisposable
     public VirtualSwitch Switch { get; }
 
     /// <summary>Runs the pump (and the switch's housekeeping every 10 ms) on a thread until Dispose.</summary>
-    public void Start()
-    {
-        FrameBatchHandler handler = Switch.Process;
-        _thread = new Thread(() =>
-        {
-            try
-            {
-                Pump.Run(handler, _stop.Token, Switch.Poll, TimeSpan.FromMilliseconds(10));
-            }
-            catch (Exception e)
-            {
-                _failure = e;
-            }
-        }) { Name = "pump", IsBackground = true };
-        _thread.Start();
-    }
+    public void Start() => _threads.Start(Pump, Switch.Process, Switch.Poll);
 
     /// <summary>Stops the pump thread; rethrows what ended it early.</summary>
-    public void StopPump()
-    {
-        _stop.Cancel();
-        _thread?.Join();
-        _thread = null;
-        if (_failure is { } failure)
-            throw new InvalidOperationException("the pump failed", failure);
-    }
+    public void StopPump() => _threads.Stop();
 
     public DatapathStats Stats() => Switch.Datapath.GetStats();
 
@@ -109,21 +85,7 @@ internal sealed class PumpedSwitchLab : IDisposable
     private TestNode AddVm(string label, string mac, string address)
     {
         TestNode vm = AddNode(label);
-        string hostEnd = "vm-" + label;
-        int hostSide = Host.Links.CreateVeth(hostEnd, "eth0", vm.Namespace);
-        Host.SetSysctl($"net/ipv6/conf/{hostEnd}/disable_ipv6", "1");
-        Host.Links.SetUp(hostSide);
-        int eth0 = vm.Links.GetIndex("eth0");
-        // IPv4 only: no router solicitations or MLD reports in the middle of a counted test.
-        vm.SetSysctl("net/ipv6/conf/eth0/disable_ipv6", "1");
-        vm.Links.SetMac(eth0, MacAddress.Parse(mac));
-        vm.Links.AddAddress(eth0, NetAddress.Parse(address), 16);
-        VnicOffloads.DisableTransmitChecksum(vm.Namespace, "eth0");
-        vm.Links.SetUp(eth0);
-        LinkWait.UntilRunning(Host.Links, hostEnd);
-        LinkWait.UntilRunning(vm.Links, "eth0");
-        vm.Address = NetAddress.Parse(address);
-        vm.HostSideIndex = hostSide;
+        LabWiring.ConnectVm(Host, vm, mac, address);
         return vm;
     }
 
@@ -131,8 +93,7 @@ internal sealed class PumpedSwitchLab : IDisposable
     {
         try
         {
-            _stop.Cancel();
-            _thread?.Join();
+            _threads.Dispose();
         }
         finally
         {
@@ -140,7 +101,6 @@ internal sealed class PumpedSwitchLab : IDisposable
             Switch?.Dispose();
             for (int i = _nodes.Count - 1; i >= 0; i--)
                 _nodes[i].Dispose();
-            _stop.Dispose();
         }
     }
 }

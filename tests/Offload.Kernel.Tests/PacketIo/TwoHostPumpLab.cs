@@ -9,17 +9,15 @@ namespace Offload.Kernel.Tests.PacketIo;
 
 /// <summary>
 /// Two hosts, each a namespace running its own switch (policy slow path) and packet pump: vm1 on host a, vm3 on host b,
-/// each wired by veth to its host; the hosts joined by an underlay veth (<c>ul</c> on both sides, carrying the
-/// policy's underlay MACs, MTU 9000 for the tunnel headers, no IP address so the hosts' own stacks leave tunnel
-/// frames alone). Every frame between the VMs crosses the underlay as the switches encapsulated it.
+/// each wired by veth to its host; the hosts joined by the underlay veth of <see cref="LabWiring.Underlay"/> (no IP
+/// address, so the hosts' own stacks route no tunnel frame). Every frame between the VMs crosses the underlay as the
+/// switches encapsulated it.
 /// </summary>
 internal sealed class TwoHostPumpLab : IDisposable
 {
     private static int s_counter;
     private readonly List<TestNode> _nodes = [];
-    private readonly CancellationTokenSource _stop = new();
-    private readonly List<Thread> _threads = [];
-    private readonly List<Exception> _failures = [];
+    private readonly PumpThreads _threads = new();
 
     public TwoHostPumpLab(string tunnel)
     {
@@ -27,26 +25,15 @@ internal sealed class TwoHostPumpLab : IDisposable
         {
             HostA = AddNode("a");
             HostB = AddNode("b");
-            int aSide = HostA.Links.CreateVeth("ul", "ul-peer", HostB.Namespace);
-            int bSide = HostB.Links.GetIndex("ul-peer");
-            HostA.Links.SetMac(aSide, MacAddress.Parse("02:00:00:00:0a:01"));
-            HostB.Links.SetMac(bSide, MacAddress.Parse("02:00:00:00:0b:01"));
-            HostA.Links.SetMtu(aSide, 9000);
-            HostB.Links.SetMtu(bSide, 9000);
-            HostA.SetSysctl("net/ipv6/conf/ul/disable_ipv6", "1");
-            HostB.SetSysctl("net/ipv6/conf/ul-peer/disable_ipv6", "1");
-            HostA.Links.SetUp(aSide);
-            HostB.Links.SetUp(bSide);
-            LinkWait.UntilRunning(HostA.Links, "ul");
-            LinkWait.UntilRunning(HostB.Links, "ul-peer");
+            LabWiring.Underlay(HostA, HostB);
             Vm1 = AddVm(HostA, "vm1", "02:00:00:01:00:01", "10.1.0.1");
             Vm3 = AddVm(HostB, "vm3", "02:00:00:01:00:03", "10.1.0.3");
             PumpA = new PacketPump();
             PumpB = new PacketPump();
             SwitchA = new VirtualSwitch(PolicyFixtures.Load(Policy("a", "b", tunnel)), PumpA.Sink);
             SwitchB = new VirtualSwitch(PolicyFixtures.Load(Policy("b", "a", tunnel)), PumpB.Sink);
-            Attach(SwitchA, PumpA, HostA, "vm1", "ul");
-            Attach(SwitchB, PumpB, HostB, "vm3", "ul-peer");
+            Attach(SwitchA, PumpA, HostA, "vm1", LabWiring.UnderlayA);
+            Attach(SwitchB, PumpB, HostB, "vm3", LabWiring.UnderlayB);
         }
         catch
         {
@@ -93,35 +80,11 @@ internal sealed class TwoHostPumpLab : IDisposable
     /// <summary>Runs both pumps, each with its switch's housekeeping, on threads of their own until Dispose.</summary>
     public void Start()
     {
-        foreach (var (pump, vswitch) in new[] { (PumpA, SwitchA), (PumpB, SwitchB) })
-        {
-            FrameBatchHandler handler = vswitch.Process;
-            var thread = new Thread(() =>
-            {
-                try
-                {
-                    pump.Run(handler, _stop.Token, vswitch.Poll, TimeSpan.FromMilliseconds(10));
-                }
-                catch (Exception e)
-                {
-                    lock (_failures)
-                        _failures.Add(e);
-                }
-            }) { IsBackground = true };
-            thread.Start();
-            _threads.Add(thread);
-        }
+        _threads.Start(PumpA, SwitchA.Process, SwitchA.Poll);
+        _threads.Start(PumpB, SwitchB.Process, SwitchB.Poll);
     }
 
-    public void StopPumps()
-    {
-        _stop.Cancel();
-        foreach (var t in _threads)
-            t.Join();
-        _threads.Clear();
-        if (_failures.Count > 0)
-            throw new AggregateException("a pump failed", _failures);
-    }
+    public void StopPumps() => _threads.Stop();
 
     private TestNode AddNode(string label)
     {
@@ -133,20 +96,7 @@ internal sealed class TwoHostPumpLab : IDisposable
     private TestNode AddVm(TestNode host, string label, string mac, string address)
     {
         TestNode vm = AddNode(label);
-        string hostEnd = "vm-" + label;
-        int hostSide = host.Links.CreateVeth(hostEnd, "eth0", vm.Namespace);
-        host.SetSysctl($"net/ipv6/conf/{hostEnd}/disable_ipv6", "1");
-        host.Links.SetUp(hostSide);
-        int eth0 = vm.Links.GetIndex("eth0");
-        vm.SetSysctl("net/ipv6/conf/eth0/disable_ipv6", "1");
-        vm.Links.SetMac(eth0, MacAddress.Parse(mac));
-        vm.Links.AddAddress(eth0, NetAddress.Parse(address), 16);
-        VnicOffloads.DisableTransmitChecksum(vm.Namespace, "eth0");
-        vm.Links.SetUp(eth0);
-        LinkWait.UntilRunning(host.Links, hostEnd);
-        LinkWait.UntilRunning(vm.Links, "eth0");
-        vm.Address = NetAddress.Parse(address);
-        vm.HostSideIndex = hostSide;
+        LabWiring.ConnectVm(host, vm, mac, address);
         return vm;
     }
 
@@ -154,9 +104,7 @@ internal sealed class TwoHostPumpLab : IDisposable
     {
         try
         {
-            _stop.Cancel();
-            foreach (var t in _threads)
-                t.Join();
+            _threads.Dispose();
         }
         finally
         {
@@ -166,7 +114,6 @@ internal sealed class TwoHostPumpLab : IDisposable
             SwitchB?.Dispose();
             for (int i = _nodes.Count - 1; i >= 0; i--)
                 _nodes[i].Dispose();
-            _stop.Dispose();
         }
     }
 }

@@ -72,6 +72,32 @@ internal sealed class KernelSlowPathBed : IDisposable
         }
     }
 
+    /// <summary>Processes the frames as one batch (their misses reach the adapter together) and waits for every result.</summary>
+    public Result[] SendBatch(params (byte[] Frame, ushort InPort)[] frames)
+    {
+        var inputs = new InputFrame[frames.Length];
+        var cookies = new long[frames.Length];
+        for (int i = 0; i < frames.Length; i++)
+        {
+            cookies[i] = ++_cookie;
+            inputs[i] = new InputFrame(PacketBuffer.CopyOf(frames[i].Frame), frames[i].InPort, cookies[i]);
+        }
+        Datapath.Process(inputs);
+        var results = new Result[frames.Length];
+        long deadline = Environment.TickCount64 + (long)Wait.TotalMilliseconds;
+        for (int i = 0; i < frames.Length; i++)
+        {
+            while (!_sink.TryTake(cookies[i], out results[i]))
+            {
+                if (Environment.TickCount64 > deadline)
+                    throw new TimeoutException("no result for frame " + i + " of the batch within " + Wait);
+                Datapath.Poll();
+                Thread.Sleep(1);
+            }
+        }
+        return results;
+    }
+
     public IReadOnlyDictionary<string, NftablesCounter> Counters() => Namespace.Enter(() =>
     {
         using NftablesContext nft = NftablesContext.Create(json: true);

@@ -61,6 +61,29 @@ public sealed class KernelSlowPathKernelTests : IDisposable
     }
 
     [RootFact]
+    public void DecideAsync_BothDirectionsOfOneConnectionInKernelAtOnce_EachOutputMatchedToItsOwnPacket()
+    {
+        // A SYN retransmitted while the SYN-ACK is in the kernel: one entry, two outputs (the SYN-ACK to vm1's device,
+        // which the adapter reads first, and the SYN to vm2's). Matched crosswise, both would go out as the kernel's
+        // frames with nothing tracked, and the datapath's connection would stay SYN_SENT while the endpoints go on.
+        KernelSlowPathBed bed = Bed(when: OffloadTrigger.Established);
+        ushort vm1 = bed.Port("vm1"), vm2 = bed.Port("vm2");
+        byte[] syn = Tcp(Gateway, Vm1, "10.1.0.1", 41008, "10.1.0.2", 80);
+        bed.Send(syn, vm1).Info.State.Should().Be(Offload.Conntrack.ConnState.SynSent);
+
+        Result[] results = bed.SendBatch(
+            (syn, vm1),
+            (Tcp(Gateway, Vm2, "10.1.0.2", 80, "10.1.0.1", 41008, flags: 0x12, seq: 5000, ack: 1001), vm2));
+
+        bed.SlowPath.Stats.Should().Match<KernelSlowPathStats>(s => s.Injected == 3 && s.Verified == 3 && s.Mismatches == 0);
+        (results[0].Info.IsResponse, results[0].Info.OutPort, results[0].Info.Path).Should().Be((false, vm2, PacketPath.Slow), "the SYN took its own decision");
+        (results[1].Info.IsResponse, results[1].Info.OutPort).Should().Be((false, vm1), "the SYN-ACK took its own decision");
+        results[1].Info.State.Should().Be(Offload.Conntrack.ConnState.SynRecv, "the datapath's conntrack saw the SYN-ACK");
+        Result ack = bed.Send(Tcp(Gateway, Vm1, "10.1.0.1", 41008, "10.1.0.2", 80, flags: 0x10, seq: 1001, ack: 5001), vm1);
+        (ack.Info.Verdict, ack.Info.State).Should().Be((ActionVerdict.Output, Offload.Conntrack.ConnState.Established));
+    }
+
+    [RootFact]
     public void DecideAsync_PeeredNetwork_RoutedByKernelWithTtlDecremented()
     {
         KernelSlowPathBed bed = Bed();
