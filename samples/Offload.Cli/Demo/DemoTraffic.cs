@@ -194,7 +194,7 @@ internal sealed class DemoTraffic(DemoRun run)
         }
         if (run is KernelDemoRun)
             s.Notes.Add("not the kernel's: QoS is the fast path's meter (the ruleset has none); the learned actions charge vm4's meter, " +
-                        "which the demo configured from the policy (KernelSwitch leaves meters unset)");
+                        "which KernelSwitch sets from the policy's qos");
         run.Wait(TimeSpan.FromMilliseconds(100)); // the 32 KB bucket refills (in 26 ms) before the next scenario uses vm4
     }
 

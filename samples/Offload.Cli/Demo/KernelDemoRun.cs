@@ -89,13 +89,6 @@ internal sealed class KernelDemoRun : DemoRun, IDisposable
         // Per-entry packet counters, so the kernel's own table shows how few packets of each connection reached it.
         // The sysctl exists once the ruleset loaded conntrack into the namespace; it applies to entries made after it.
         _namespace.Run(() => File.WriteAllText("/proc/sys/net/netfilter/nf_conntrack_acct", "1"));
-        // QoS is the fast path's (the ruleset has none) and KernelSwitch leaves its meters unset: they are configured
-        // from the policy here the way the in-process switch does, so the learned actions' meters have buckets.
-        foreach (var port in Policy.Ports)
-        {
-            if (port.IsLocal && port.Qos is { } q)
-                _switch.Datapath.Meters.Configure(port.Number, (long)(q.RateMbps * 1_000_000 / 8), q.BurstKb * 1024L);
-        }
     }
 
     // A demo killed before its cleanup leaves offload-demo-<pid> behind; the next run removes those whose process is gone.

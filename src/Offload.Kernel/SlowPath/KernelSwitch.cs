@@ -131,11 +131,16 @@ public sealed class KernelSwitch : IDisposable
                 continue;
             now.Add(port.Number);
             Datapath.AddPort(port.Number, port.Config.Name, port.Network.Vni);
+            // The decisions meter a sender's frames by its port number (KernelDecisionBuilder); the meters live here.
+            QosConfig.ApplyTo(Datapath.Meters, port.Number, port.Qos);
         }
         foreach (ushort gone in _declared)
         {
             if (!now.Contains(gone))
+            {
                 Datapath.RemovePort(gone);
+                Datapath.Meters.Remove(gone);
+            }
         }
         _declared.Clear();
         _declared.UnionWith(now);
