@@ -117,6 +117,7 @@ internal static class DemoCommand
     {
         failed = null;
         using var interrupted = new CancellationTokenSource();
+        int signalExitCode = 130; // 128 + the signal's number, as a shell reports a process the signal ended
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupt);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupt);
         KernelDemoRun run;
@@ -144,7 +145,7 @@ internal static class DemoCommand
         catch (OperationCanceledException) when (interrupted.IsCancellationRequested)
         {
             run.Dispose();
-            throw new CliException($"interrupted; {Cleanup(run)}", 130);
+            throw new CliException($"interrupted; {Cleanup(run)}", signalExitCode);
         }
         catch (Exception ex) when (ex is not (CliException or OutOfMemoryException))
         {
@@ -171,6 +172,7 @@ internal static class DemoCommand
             if (interrupted.IsCancellationRequested)
                 return; // a second Ctrl+C ends the process at once, cleanup or not
             context.Cancel = true; // unwind and clean up instead of dying with the namespace in place
+            signalExitCode = context.Signal == PosixSignal.SIGTERM ? 143 : 130;
             interrupted.Cancel();
         }
     }

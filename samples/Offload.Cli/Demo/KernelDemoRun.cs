@@ -105,6 +105,9 @@ internal sealed class KernelDemoRun : DemoRun, IDisposable
 
     protected override void Feed(byte[] frame, long cookie, bool sameInstant)
     {
+        // Checked per frame, not only while waiting: most frames take the fast path and never wait, and an interrupted
+        // run of many connections must stop at once rather than after its traffic (a CI run showed it going on > 60 s).
+        _cancel.ThrowIfCancellationRequested();
         // A burst's "same instant" has no meaning on real time: frames go in back to back.
         var input = new InputFrame(PacketBuffer.CopyOf(frame), IngressPortOf(frame), cookie);
         _switch.Process(MemoryMarshal.CreateSpan(ref input, 1));
