@@ -20,10 +20,7 @@ public sealed class AgentGitAuthTests : IDisposable
 
     private static (int Code, string Err) RunAgent(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "offload.dll"));
-        foreach (string a in args)
-            start.ArgumentList.Add(a);
+        var start = OffloadProcess.StartInfo(args);
         foreach (var (name, value) in environment)
             start.Environment[name] = value;
         using var process = Process.Start(start)!;

@@ -64,10 +64,7 @@ internal sealed class AgentHarness : IDisposable
     /// <summary>Starts the agent on <paramref name="policy"/> (a file or a repository), replaying the test capture.</summary>
     public void StartWith(string policy, params string[] extra)
     {
-        string dll = Path.Combine(AppContext.BaseDirectory, "offload.dll");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in (string[])[dll, "run", "--policy", policy, "--socket", Socket, "--poll", Poll, "--replay", Capture, .. extra])
-            start.ArgumentList.Add(a);
+        var start = OffloadProcess.StartInfo(["run", "--policy", policy, "--socket", Socket, "--poll", Poll, "--replay", Capture, .. extra]);
         foreach (var (name, value) in Environment)
             start.Environment[name] = value;
         // A restart: the previous agent is gone (a test killed it); its log must not satisfy the new agent's waits.

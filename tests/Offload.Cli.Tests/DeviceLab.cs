@@ -82,7 +82,7 @@ internal sealed partial class DeviceLab : IDisposable
     {
         string dll = Path.Combine(AppContext.BaseDirectory, "offload.dll");
         var start = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in (string[])["netns", "exec", Host.Name!, "dotnet", dll, "run", "--policy", PolicyFile, "--socket", Socket, .. args])
+        foreach (string a in (string[])["netns", "exec", Host.Name!, "env", "--default-signal", "dotnet", dll, "run", "--policy", PolicyFile, "--socket", Socket, .. args])
             start.ArgumentList.Add(a);
         _agent = Process.Start(start)!;
         _agent.ErrorDataReceived += (_, e) =>

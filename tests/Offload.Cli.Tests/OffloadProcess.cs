@@ -5,13 +5,22 @@ namespace Offload.Cli.Tests;
 /// <summary>Runs the real <c>offload</c> executable as a user would: a process, its exit code, stdout and stderr.</summary>
 internal static class OffloadProcess
 {
+    /// <summary>
+    /// How to start <c>offload</c> with <paramref name="args"/>, every signal at its default handling: a test run started
+    /// from a background job or under nohup inherits SIGINT or SIGHUP ignored, and .NET keeps an inherited ignore, so the
+    /// signals the tests send would never arrive. <c>env</c> resets them and execs, so the process id is offload's.
+    /// </summary>
+    public static ProcessStartInfo StartInfo(params string[] args)
+    {
+        var start = new ProcessStartInfo("env") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string a in (string[])["--default-signal", "dotnet", Path.Combine(AppContext.BaseDirectory, "offload.dll"), .. args])
+            start.ArgumentList.Add(a);
+        return start;
+    }
+
     public static (int ExitCode, string Out, string Err) Run(params string[] args)
     {
-        string dll = Path.Combine(AppContext.BaseDirectory, "offload.dll");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(dll);
-        foreach (var a in args)
-            start.ArgumentList.Add(a);
+        var start = StartInfo(args);
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

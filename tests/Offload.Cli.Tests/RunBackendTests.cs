@@ -45,9 +45,7 @@ public sealed class RunBackendTests : IDisposable
     [Fact]
     public async Task Run_DocaWithoutTheLibrary_OneLineReasonAndStartupExitCode()
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in (string[])[Path.Combine(AppContext.BaseDirectory, "offload.dll"), "run", "--policy", PolicyFile(), "--socket", _agent.Socket, "--backend", "doca"])
-            start.ArgumentList.Add(a);
+        var start = OffloadProcess.StartInfo("run", "--policy", PolicyFile(), "--socket", _agent.Socket, "--backend", "doca");
         start.Environment.Remove(NativeDirectory);
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();

@@ -80,11 +80,16 @@ internal sealed unsafe class ConntrackEntryStore
         _segments++;
         _capacity = firstSlot + slots;
         _allocatedBytes += (long)bytes;
+        // The GC sees only this small object: without the pressure, dropped tables' slots would wait for a collection
+        // that nothing else triggers.
+        GC.AddMemoryPressure((long)bytes);
     }
 
     ~ConntrackEntryStore()
     {
         for (int k = 0; k < _segments; k++)
             TableMemory.Free((void*)_allocations[k]);
+        if (_allocatedBytes > 0)
+            GC.RemoveMemoryPressure(_allocatedBytes);
     }
 }
