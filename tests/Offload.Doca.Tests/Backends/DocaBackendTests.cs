@@ -11,7 +11,6 @@ namespace Offload.Doca.Tests.Backends;
 public sealed class DocaBackendTests : IDisposable
 {
     private const uint Vm = 0x0a000001, Remote = 0x0a000002, Public = 0xcb007105;
-    private readonly FlowCompletion[] _buffer = new FlowCompletion[256];
 
     public DocaBackendTests(EmulatorFixture fixture)
     {
@@ -30,15 +29,6 @@ public sealed class DocaBackendTests : IDisposable
     private static FlowKey Udp(uint src, uint dst, ushort sport = 1000, ushort dport = 53) =>
         new(NetAddress.FromV4(src), sport, NetAddress.FromV4(dst), dport, IpProtocol.Udp, 1, 7);
 
-    private List<FlowCompletion> Drain(FlowBackend backend)
-    {
-        var all = new List<FlowCompletion>();
-        int n;
-        while ((n = backend.PollCompletions(_buffer)) > 0)
-            all.AddRange(_buffer.AsSpan(0, n).ToArray());
-        return all;
-    }
-
     [Fact]
     public void Add_SnatAndMacRewrite_EmulatorForwardsTheRewrittenFrame()
     {
@@ -47,7 +37,7 @@ public sealed class DocaBackendTests : IDisposable
         var key = Udp(Vm, Remote);
         backend.TrySubmit(FlowOperation.Add(key, new FlowAction(program, NatRewrite.Source(NetAddress.FromV4(Public), 40000)), cookie: 5))
             .Should().Be(SubmitStatus.Accepted);
-        Drain(backend).Should().ContainSingle().Which.Status.Should().Be(FlowCompletionStatus.Success);
+        backend.DrainAll().Should().ContainSingle().Which.Status.Should().Be(FlowCompletionStatus.Success);
 
         EmulatorControl.Inject(1, Frames.Udp4(Vm, Remote, 1000, 53), out byte[] output, out ushort port).Should().Be(EmulatorControl.PacketPort);
 
@@ -65,7 +55,7 @@ public sealed class DocaBackendTests : IDisposable
             NetAddress.Parse("192.0.2.10"), NetAddress.Parse("192.0.2.11"));
         var program = ActionProgram.CreateBuilder().Encapsulate(template).Output(0).Build();
         backend.TrySubmit(FlowOperation.Add(Udp(Vm, Remote), new FlowAction(program))).Should().Be(SubmitStatus.Accepted);
-        Drain(backend).Should().OnlyContain(c => c.Status == FlowCompletionStatus.Success);
+        backend.DrainAll().Should().OnlyContain(c => c.Status == FlowCompletionStatus.Success);
 
         byte[] frame = Frames.Udp4(Vm, Remote, 1000, 53);
         EmulatorControl.Inject(1, frame, out byte[] output, out ushort port).Should().Be(EmulatorControl.PacketPort);
@@ -89,7 +79,7 @@ public sealed class DocaBackendTests : IDisposable
         backend.TrySubmit(FlowOperation.Add(Udp(Vm, Remote), new FlowAction(metered), cookie: 1));
         backend.TrySubmit(FlowOperation.Add(wrongVni, new FlowAction(plain), cookie: 2));
         backend.TrySubmit(FlowOperation.Add(otherPort, new FlowAction(plain), cookie: 3));
-        var results = Drain(backend);
+        var results = backend.DrainAll();
 
         results.Should().HaveCount(3).And.OnlyContain(c => c.Status == FlowCompletionStatus.Unsupported);
         results.Single(c => c.Cookie == 1).Detail.Should().Contain("Meter");
@@ -107,16 +97,16 @@ public sealed class DocaBackendTests : IDisposable
         EmulatorControl.SetCompletionErrors(everyNth: 1, perMillion: 0, seed: 1);
         backend.TrySubmit(FlowOperation.Add(Udp(Vm, Remote), new FlowAction(program), cookie: 9));
 
-        var c = Drain(backend).Should().ContainSingle().Subject;
+        var c = backend.DrainAll().Should().ContainSingle().Subject;
 
         c.Status.Should().Be(FlowCompletionStatus.Failed);
         c.IsTransient.Should().BeTrue();
         c.Cookie.Should().Be(9);
         EmulatorControl.SetCompletionErrors(0, 0, 0);
-        Drain(backend);
+        backend.DrainAll();
         EmulatorControl.LiveEntries.Should().Be(0, "the failed entry's handle is released");
         backend.TrySubmit(FlowOperation.Add(Udp(Vm, Remote), new FlowAction(program), cookie: 10));
-        Drain(backend).Should().ContainSingle().Which.Status.Should().Be(FlowCompletionStatus.Success);
+        backend.DrainAll().Should().ContainSingle().Which.Status.Should().Be(FlowCompletionStatus.Success);
         backend.ErrorCompletions.Should().BeGreaterThanOrEqualTo(1, "the release of the failed entry may have failed too while every completion failed");
     }
 
@@ -128,7 +118,7 @@ public sealed class DocaBackendTests : IDisposable
         var program = ActionProgram.CreateBuilder().Output(2).Build();
         for (ushort i = 0; i < 3; i++)
             backend.TrySubmit(FlowOperation.Add(Udp(Vm, Remote, sport: (ushort)(2000 + i)), new FlowAction(program), cookie: i));
-        var results = Drain(backend);
+        var results = backend.DrainAll();
         results.Count(c => c.Status == FlowCompletionStatus.Success).Should().Be(2);
         results.Single(c => c.Status == FlowCompletionStatus.TableFull).Detail.Should().Contain("full");
     }
@@ -141,11 +131,11 @@ public sealed class DocaBackendTests : IDisposable
         var changes = new List<BackendHealth>();
         backend.HealthChanged += (_, e) => changes.Add(e.Current);
         backend.TrySubmit(FlowOperation.Add(Udp(Vm, Remote, sport: 1), new FlowAction(program)));
-        Drain(backend);
+        backend.DrainAll();
         backend.TrySubmit(FlowOperation.Add(Udp(Vm, Remote, sport: 2), new FlowAction(program), cookie: 77));
 
         EmulatorControl.SetDeviceFatal(1, true);
-        var results = Drain(backend);
+        var results = backend.DrainAll();
 
         results.Should().ContainSingle().Which.Should().Match<FlowCompletion>(c => c.Cookie == 77 && c.Status == FlowCompletionStatus.Failed && !c.IsTransient);
         backend.Health.Should().Be(BackendHealth.Failed);
@@ -158,6 +148,6 @@ public sealed class DocaBackendTests : IDisposable
         backend.Health.Should().Be(BackendHealth.Healthy);
         changes.Should().Equal(BackendHealth.Failed, BackendHealth.Healthy);
         backend.TrySubmit(FlowOperation.Add(Udp(Vm, Remote, sport: 1), new FlowAction(program))).Should().Be(SubmitStatus.Accepted);
-        Drain(backend).Should().ContainSingle().Which.Status.Should().Be(FlowCompletionStatus.Success);
+        backend.DrainAll().Should().ContainSingle().Which.Status.Should().Be(FlowCompletionStatus.Success);
     }
 }

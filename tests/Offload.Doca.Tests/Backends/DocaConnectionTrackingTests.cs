@@ -44,22 +44,13 @@ public sealed class DocaConnectionTrackingTests : IDisposable
         MaxFlows = 64, QueueDepth = 16, ConnectionTracking = connectionTracking, ConnectionTrackingEntries = 16,
     });
 
-    private List<FlowCompletion> Drain(FlowBackend backend)
-    {
-        var all = new List<FlowCompletion>();
-        int n;
-        while ((n = backend.PollCompletions(_buffer)) > 0)
-            all.AddRange(_buffer.AsSpan(0, n).ToArray());
-        return all;
-    }
-
     private static void Submit(FlowBackend backend, in FlowOperation op) => backend.TrySubmit(op).Should().Be(SubmitStatus.Accepted);
 
     private void AddConnection(DocaBackend backend, TimeSpan idle = default)
     {
         Submit(backend, FlowOperation.Add(Origin, OriginAction, Conn, ConnDirection.Original, idle, cookie: 11));
         Submit(backend, FlowOperation.Add(Reply, ReplyAction, Conn, ConnDirection.Reply, idle, cookie: 12));
-        var done = Drain(backend);
+        var done = backend.DrainAll();
         done.Should().HaveCount(2);
         done.Should().OnlyContain(c => c.Status == FlowCompletionStatus.Success);
         done.Select(c => (c.Key, c.Cookie)).Should().BeEquivalentTo([(Origin, 11L), (Reply, 12L)], "each add is answered with its own cookie");
@@ -112,7 +103,7 @@ public sealed class DocaConnectionTrackingTests : IDisposable
         AddConnection(backend);
 
         Submit(backend, FlowOperation.Remove(Reply, cookie: 21));
-        Drain(backend).Should().ContainSingle().Which.Should().Match<FlowCompletion>(c => c.Status == FlowCompletionStatus.Success && c.Cookie == 21);
+        backend.DrainAll().Should().ContainSingle().Which.Should().Match<FlowCompletion>(c => c.Status == FlowCompletionStatus.Success && c.Cookie == 21);
 
         InjectReply(out _, out _).Should().Be(EmulatorControl.PacketMiss, "a removed direction's packets reach the host");
         InjectOrigin(out _, out ushort port).Should().Be(EmulatorControl.PacketPort, "the other direction still forwards");
@@ -121,7 +112,7 @@ public sealed class DocaConnectionTrackingTests : IDisposable
         backend.TryQueryCounters(Reply, out _).Should().BeFalse();
 
         Submit(backend, FlowOperation.Remove(Origin, cookie: 22));
-        Drain(backend).Should().ContainSingle().Which.Cookie.Should().Be(22);
+        backend.DrainAll().Should().ContainSingle().Which.Cookie.Should().Be(22);
 
         InjectOrigin(out _, out _).Should().Be(EmulatorControl.PacketMiss);
         backend.ConnectionCount.Should().Be(0);
@@ -138,7 +129,7 @@ public sealed class DocaConnectionTrackingTests : IDisposable
         Submit(backend, FlowOperation.Remove(Origin, cookie: 3));
         Submit(backend, FlowOperation.Remove(Reply, cookie: 4));
 
-        var done = Drain(backend);
+        var done = backend.DrainAll();
 
         done.Select(c => c.Cookie).Should().Equal(1, 2, 3, 4);
         done.Should().OnlyContain(c => c.Status == FlowCompletionStatus.Success);
@@ -154,7 +145,7 @@ public sealed class DocaConnectionTrackingTests : IDisposable
         var dropReplies = new FlowAction(ActionProgram.CreateBuilder().Drop(DropReason.Policy).Build());
 
         Submit(backend, FlowOperation.Update(Reply, dropReplies, Conn, ConnDirection.Reply, cookie: 31));
-        Drain(backend).Should().ContainSingle().Which.Status.Should().Be(FlowCompletionStatus.Success);
+        backend.DrainAll().Should().ContainSingle().Which.Status.Should().Be(FlowCompletionStatus.Success);
 
         InjectReply(out _, out _).Should().Be(EmulatorControl.PacketDrop);
         InjectOrigin(out _, out _).Should().Be(EmulatorControl.PacketPort);
@@ -168,9 +159,9 @@ public sealed class DocaConnectionTrackingTests : IDisposable
         InjectOrigin(out _, out _);
 
         EmulatorControl.AdvanceTimeNs(5_000_000_000);
-        Drain(backend).Should().BeEmpty();
+        backend.DrainAll().Should().BeEmpty();
         EmulatorControl.AdvanceTimeNs(6_000_000_000);
-        var aged = Drain(backend);
+        var aged = backend.DrainAll();
 
         aged.Should().HaveCount(2);
         aged.Should().OnlyContain(c => c.Status == FlowCompletionStatus.Aged);
@@ -184,7 +175,7 @@ public sealed class DocaConnectionTrackingTests : IDisposable
         using var backend = Create();
 
         Submit(backend, FlowOperation.Add(Origin, OriginAction, Conn, ConnDirection.Original, cookie: 41));
-        Drain(backend).Should().ContainSingle().Which.Should().Match<FlowCompletion>(c => c.Status == FlowCompletionStatus.Success && c.Cookie == 41);
+        backend.DrainAll().Should().ContainSingle().Which.Should().Match<FlowCompletion>(c => c.Status == FlowCompletionStatus.Success && c.Cookie == 41);
 
         backend.IsConnectionTracked(Origin).Should().BeFalse();
         backend.IsInstalled(Origin).Should().BeTrue();
@@ -199,7 +190,7 @@ public sealed class DocaConnectionTrackingTests : IDisposable
 
         Submit(backend, FlowOperation.Add(Origin, OriginAction, cookie: 1)); // no connection
         Submit(backend, FlowOperation.Add(tunnelled, ReplyAction, Conn, ConnDirection.Reply, cookie: 2));
-        Drain(backend).Should().HaveCount(2).And.OnlyContain(c => c.Status == FlowCompletionStatus.Success);
+        backend.DrainAll().Should().HaveCount(2).And.OnlyContain(c => c.Status == FlowCompletionStatus.Success);
 
         backend.ConnectionCount.Should().Be(0);
         backend.IsInstalled(Origin).Should().BeTrue();
@@ -216,7 +207,7 @@ public sealed class DocaConnectionTrackingTests : IDisposable
             var r = new FlowKey(NetAddress.FromV4(Dns), 53, NetAddress.FromV4(Public), (ushort)(50000 + i), IpProtocol.Udp, Uplink, 0);
             Submit(backend, FlowOperation.Add(o, OriginAction, new ConnectionId(100 + i, 1), ConnDirection.Original));
             Submit(backend, FlowOperation.Add(r, ReplyAction, new ConnectionId(100 + i, 1), ConnDirection.Reply));
-            Drain(backend);
+            backend.DrainAll();
         }
         backend.ConnectionCount.Should().Be(16);
 
@@ -236,7 +227,7 @@ public sealed class DocaConnectionTrackingTests : IDisposable
         Submit(backend, FlowOperation.Add(Reply, ReplyAction, Conn, ConnDirection.Reply, cookie: 2));
         EmulatorControl.SetDeviceFatal(Uplink, true);
 
-        var done = Drain(backend);
+        var done = backend.DrainAll();
 
         done.Select(c => c.Cookie).Should().BeEquivalentTo([1L, 2L]);
         done.Should().OnlyContain(c => c.Status == FlowCompletionStatus.Failed);
@@ -323,7 +314,7 @@ public sealed class DocaConnectionTrackingTests : IDisposable
         }
         Run(backend, removes).Values.Should().OnlyContain(c => c.Status == FlowCompletionStatus.Success);
         for (int round = 0; round < 10 && EmulatorControl.LiveEntries > 0; round++)
-            Drain(backend);
+            backend.DrainAll();
 
         backend.Count.Should().Be(0);
         EmulatorControl.LiveEntries.Should().Be(0, "failed adds were released too");

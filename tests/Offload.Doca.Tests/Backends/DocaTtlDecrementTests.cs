@@ -20,7 +20,6 @@ public sealed class DocaTtlDecrementTests : IDisposable
     private const ushort Uplink = 1, VmPort = 2;
     private const uint Vm = 0x0a000001, Remote = 0x0a000002, Dns = 0x08080808, Public = 0xcb007105;
     private static readonly MacAddress VmMac = MacAddress.Parse("02:00:00:01:00:01"), GatewayMac = MacAddress.Parse("02:00:00:00:ff:fe");
-    private readonly FlowCompletion[] _buffer = new FlowCompletion[64];
 
     public DocaTtlDecrementTests(EmulatorFixture fixture)
     {
@@ -46,10 +45,7 @@ public sealed class DocaTtlDecrementTests : IDisposable
     {
         foreach (var op in ops)
             backend.TrySubmit(op).Should().Be(SubmitStatus.Accepted);
-        var done = new List<FlowCompletion>();
-        int n;
-        while ((n = backend.PollCompletions(_buffer)) > 0)
-            done.AddRange(_buffer.AsSpan(0, n).ToArray());
+        var done = backend.DrainAll();
         done.Should().HaveCount(ops.Length).And.OnlyContain(c => c.Status == FlowCompletionStatus.Success, string.Join("; ", done.Select(c => c.Detail)));
     }
 

@@ -16,7 +16,6 @@ public sealed class FlowSnapshotTests : IDisposable
 {
     private const ushort Uplink = 1, VmPort = 2;
     private const uint Vm = 0x0a000001, Remote = 0x0a000002, Dns = 0x08080808, Public = 0xcb007105;
-    private readonly FlowCompletion[] _buffer = new FlowCompletion[64];
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
 
     public FlowSnapshotTests(EmulatorFixture fixture)
@@ -40,19 +39,12 @@ public sealed class FlowSnapshotTests : IDisposable
 
     private static readonly FlowAction Out = new(ActionProgram.CreateBuilder().SetDestinationMac(MacAddress.Parse("02:00:00:00:00:99")).Output(Uplink).Build());
 
-    private void Drain(FlowBackend backend)
-    {
-        while (backend.PollCompletions(_buffer) > 0)
-        {
-        }
-    }
-
     [Fact]
     public void DocaBackend_SnapshotFlows_PlainEntriesWithDeviceCountersAndPendingAdds()
     {
         using var device = CreateDevice();
         device.TrySubmit(FlowOperation.Add(Udp(Vm, 1000), Out)).Should().Be(SubmitStatus.Accepted);
-        Drain(device);
+        device.DrainAll();
         EmulatorControl.Inject(VmPort, Frames.Udp4(Vm, Remote, 1000, 53, payload: 10), out _, out _).Should().Be(EmulatorControl.PacketPort);
         device.TrySubmit(FlowOperation.Add(Udp(Vm, 1001), Out)).Should().Be(SubmitStatus.Accepted);
 
@@ -66,7 +58,7 @@ public sealed class FlowSnapshotTests : IDisposable
         installed.Flow.Stats.Bytes.Should().Be(14 + 20 + 8 + 10);
         var pending = rows.Single(r => r.Flow.Key == Udp(Vm, 1001));
         pending.Placement.Reason.Should().Be(NotOffloadedReason.Pending);
-        Drain(device);
+        device.DrainAll();
         device.SnapshotFlows().Should().OnlyContain(r => r.Placement.Reason == NotOffloadedReason.None);
     }
 
@@ -81,7 +73,7 @@ public sealed class FlowSnapshotTests : IDisposable
         var replyAction = new FlowAction(ActionProgram.CreateBuilder().ApplyNat().Output(VmPort).Build(), NatRewrite.Destination(NetAddress.FromV4(Vm), 1000));
         device.TrySubmit(FlowOperation.Add(origin, originAction, conn, ConnDirection.Original, default)).Should().Be(SubmitStatus.Accepted);
         device.TrySubmit(FlowOperation.Add(reply, replyAction, conn, ConnDirection.Reply, default)).Should().Be(SubmitStatus.Accepted);
-        Drain(device);
+        device.DrainAll();
         device.ConnectionCount.Should().Be(1);
         EmulatorControl.Inject(Uplink, Frames.Udp4(Dns, Public, 53, 40000), out _, out _).Should().Be(EmulatorControl.PacketPort);
         EmulatorControl.Inject(Uplink, Frames.Udp4(Dns, Public, 53, 40000), out _, out _).Should().Be(EmulatorControl.PacketPort);
@@ -96,7 +88,7 @@ public sealed class FlowSnapshotTests : IDisposable
         rows.Should().OnlyContain(x => x.Placement.Placement == FlowPlacement.Hardware && x.Placement.Reason == NotOffloadedReason.None);
 
         device.TrySubmit(FlowOperation.Remove(origin)).Should().Be(SubmitStatus.Accepted);
-        Drain(device);
+        device.DrainAll();
         device.SnapshotFlows().Select(x => x.Flow.Key).Should().Equal(reply);
     }
 
@@ -111,7 +103,7 @@ public sealed class FlowSnapshotTests : IDisposable
         for (int i = 0; i < 20 && !(backend.GetPlacement(Udp(Vm, 1000), out var p) && p.Placement == FlowPlacement.Hardware); i++)
         {
             _time.Advance(TimeSpan.FromMilliseconds(50));
-            Drain(backend);
+            backend.DrainAll();
         }
         EmulatorControl.Inject(VmPort, Frames.Udp4(Vm, Remote, 1000, 53), out _, out _).Should().Be(EmulatorControl.PacketPort);
 

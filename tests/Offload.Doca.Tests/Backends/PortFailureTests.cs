@@ -15,7 +15,6 @@ public sealed class PortFailureTests : IDisposable
 {
     private const ushort Uplink = 1, Vm1 = 2, Vm2 = 3;
     private const uint A = 0x0a000001, B = 0x0a000002, Remote = 0x0a000063;
-    private readonly FlowCompletion[] _buffer = new FlowCompletion[256];
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
 
     public PortFailureTests(EmulatorFixture fixture)
@@ -41,15 +40,6 @@ public sealed class PortFailureTests : IDisposable
 
     private static int Send(ushort port, uint src) => EmulatorControl.Inject(port, Frames.Udp4(src, Remote, 1000, 53), out _, out _);
 
-    private List<FlowCompletion> Drain(FlowBackend backend)
-    {
-        var all = new List<FlowCompletion>();
-        int n;
-        while ((n = backend.PollCompletions(_buffer)) > 0)
-            all.AddRange(_buffer.AsSpan(0, n).ToArray());
-        return all;
-    }
-
     [Fact]
     public void DocaBackend_OnePortFails_OnlyItsFlowsAreLost_OthersKeepForwarding_ThenItComesBackEmpty()
     {
@@ -60,11 +50,11 @@ public sealed class PortFailureTests : IDisposable
         device.HealthChanged += (_, e) => health.Add(e.Current);
         device.TrySubmit(FlowOperation.Add(From(Vm1, A), Out));
         device.TrySubmit(FlowOperation.Add(From(Vm2, B), Out));
-        Drain(device).Should().HaveCount(2).And.OnlyContain(c => c.Status == FlowCompletionStatus.Success);
+        device.DrainAll().Should().HaveCount(2).And.OnlyContain(c => c.Status == FlowCompletionStatus.Success);
         device.TrySubmit(FlowOperation.Add(From(Vm1, B), Out, cookie: 9)).Should().Be(SubmitStatus.Accepted);
 
         EmulatorControl.SetDeviceFatal(Vm1, true);
-        var results = Drain(device);
+        var results = device.DrainAll();
 
         results.Should().ContainSingle().Which.Should().Match<FlowCompletion>(c => c.Cookie == 9 && c.Status == FlowCompletionStatus.Failed);
         device.Health.Should().Be(BackendHealth.Degraded, "the rest of the device works");
@@ -76,13 +66,13 @@ public sealed class PortFailureTests : IDisposable
         Send(Vm2, B).Should().Be(EmulatorControl.PacketPort);
         device.TrySubmit(FlowOperation.Add(From(Vm1, A), Out, cookie: 10));
         device.TrySubmit(FlowOperation.Add(From(Vm2, A), Out, cookie: 11));
-        var during = Drain(device);
+        var during = device.DrainAll();
         during.Single(c => c.Cookie == 10).Should().Match<FlowCompletion>(c => c.Status == FlowCompletionStatus.Failed && c.IsTransient);
         during.Single(c => c.Cookie == 11).Status.Should().Be(FlowCompletionStatus.Success, "a healthy port takes new flows");
         ports.Should().ContainSingle().Which.Should().Match<DocaPortHealthChangedEventArgs>(e => e.Port == Vm1 && e.Failed);
 
         EmulatorControl.SetDeviceFatal(Vm1, false);
-        Drain(device);
+        device.DrainAll();
 
         device.IsPortFailed(Vm1).Should().BeFalse();
         device.Health.Should().Be(BackendHealth.Healthy);
@@ -90,7 +80,7 @@ public sealed class PortFailureTests : IDisposable
         ports[1].Should().Match<DocaPortHealthChangedEventArgs>(e => e.Port == Vm1 && !e.Failed);
         health.Should().Equal(BackendHealth.Degraded, BackendHealth.Healthy);
         device.TrySubmit(FlowOperation.Add(From(Vm1, A), Out));
-        Drain(device).Should().ContainSingle().Which.Status.Should().Be(FlowCompletionStatus.Success);
+        device.DrainAll().Should().ContainSingle().Which.Status.Should().Be(FlowCompletionStatus.Success);
         Send(Vm1, A).Should().Be(EmulatorControl.PacketPort);
     }
 
@@ -99,11 +89,11 @@ public sealed class PortFailureTests : IDisposable
     {
         using var device = CreateDevice();
         device.TrySubmit(FlowOperation.Add(From(Vm1, A), Out));
-        Drain(device);
+        device.DrainAll();
         foreach (ushort port in new[] { Uplink, Vm1, Vm2 })
             EmulatorControl.SetDeviceFatal(port, true);
 
-        Drain(device);
+        device.DrainAll();
 
         device.Health.Should().Be(BackendHealth.Failed);
         device.IsPortFailed(Vm1).Should().BeFalse("a whole-device failure is not a port failure");
@@ -144,7 +134,7 @@ public sealed class PortFailureTests : IDisposable
         for (int i = 0; i < 5; i++)
         {
             _time.Advance(TimeSpan.FromMilliseconds(500));
-            Drain(backend);
+            backend.DrainAll();
         }
         backend.Hardware.Count.Should().Be(2, "nothing goes onto the failed port");
 
@@ -164,7 +154,7 @@ public sealed class PortFailureTests : IDisposable
         var list = keys.ToList();
         for (int round = 0; round < 100; round++)
         {
-            Drain(backend);
+            backend.DrainAll();
             if (list.All(k => backend.GetPlacement(k, out var p) && p.Placement == until && (until == FlowPlacement.Software || p.Reason == NotOffloadedReason.None)))
                 return;
             _time.Advance(TimeSpan.FromMilliseconds(100));
