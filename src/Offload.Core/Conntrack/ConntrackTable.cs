@@ -227,10 +227,6 @@ public sealed partial class ConntrackTable
         return UpdateCore(id, direction, tcpFlags, isError, frameLength, nowTicks);
     }
 
-    /// <summary>The connection's state, or <see cref="ConnState.None"/> when the id is stale (reads only the slot's
-    /// per-packet line).</summary>
-    internal ConnState StateOf(ConnectionId id) => IsLive(id) ? _entries[id.Slot].State : ConnState.None;
-
     /// <summary>Removes a connection; the observer is told. False when the id is stale.</summary>
     public bool Remove(ConnectionId id, ConntrackRemoveReason reason)
     {

@@ -47,28 +47,19 @@ public sealed partial class Datapath
         ConnectionsImported = Volatile.Read(ref _imported),
     };
 
-    // The fast path's question for a hit of a tracked connection: must this packet go to the slow path instead? When
-    // teardown is punted: a TCP FIN or RST, and the final ACK — a pure ACK while both FINs have been seen (LAST_ACK),
-    // without which the kernel's entry would stay in LAST_ACK and expire early instead of reaching TIME_WAIT. Other
-    // ACKs of a closing connection (a half-closed transfer's) stay on the fast path: the kernel, liberal, needs only
-    // the FINs and that last ACK. Also any packet of a key whose punted packet is still waiting (order).
+    // The fast path's question for a hit of a tracked connection: must this packet go to the slow path instead? A TCP
+    // FIN or RST when teardown is punted; any packet of a key whose punted packet is still waiting (order).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool MustPunt(in ParsedPacket p, in FlowKey key, ConnectionId connection)
+    private bool MustPunt(in ParsedPacket p, in FlowKey key)
     {
         if (_punted.Count != 0 && IsBehindPunt(key))
             return true;
-        if (!_options.PuntTcpTeardown || p.Protocol != IpProtocol.Tcp)
-            return false;
-        if ((p.TcpFlags & (TcpFlags.Fin | TcpFlags.Rst)) == 0 && !IsFinalAck(in p, connection))
+        if (!_options.PuntTcpTeardown || p.Protocol != IpProtocol.Tcp || (p.TcpFlags & (TcpFlags.Fin | TcpFlags.Rst)) == 0)
             return false;
         _teardownsPunted++;
         _punted.Add(key);
         return true;
     }
-
-    private bool IsFinalAck(in ParsedPacket p, ConnectionId connection) =>
-        (p.TcpFlags & (TcpFlags.Ack | TcpFlags.Syn)) == TcpFlags.Ack && p.PayloadLength == 0
-        && _conntrack.StateOf(connection) == ConnState.LastAck;
 
     private bool IsBehindPunt(in FlowKey key)
     {

@@ -253,7 +253,7 @@ public sealed partial class Datapath : IDisposable
         int timeout = 0;
         if (!entry.Connection.IsNone)
         {
-            if (MustPunt(in p, in _keys[i], entry.Connection))
+            if (MustPunt(in p, in _keys[i]))
                 return false;
             var update = _conntrack.Update(entry.Connection, entry.Direction, in p, now);
             if (update.Verdict is ConntrackVerdict.NotFound or ConntrackVerdict.Reopen)

