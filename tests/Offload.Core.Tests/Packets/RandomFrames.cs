@@ -129,6 +129,9 @@ internal static class RandomFrames
                 }
                 else
                 {
+                    // Random bytes to the VXLAN port would be a (bad) VXLAN header, not the plain datagram meant here.
+                    if (dp == PacketParser.VxlanPort)
+                        dp++;
                     inner = Ipv4(IpProtocol.Udp, "10.9.9.9", "10.8.8.8", Udp(sp, dp, payload));
                     type = EtherType.IPv4;
                 }
